@@ -3,6 +3,7 @@
 SeedreamError
 ├── ConfigError            bad settings at start-up
 ├── ValidationError        a request the API would reject; raised before anything is sent
+│   └── ReferenceImageError  a reference image that cannot be used (names the file)
 └── APIError               the API (or the way to it) failed
     ├── AuthenticationError      401 / 403
     ├── BadRequestError          400 / 422, carrying the API's own message
@@ -34,6 +35,14 @@ class ValidationError(SeedreamError, ValueError):
         super().__init__(message)
         self.message = message
         self.field = field
+
+
+class ReferenceImageError(ValidationError):
+    """A reference image is empty, corrupt, of an unsupported format, or unsafe to decode."""
+
+    def __init__(self, message: str, *, source: str | None = None) -> None:
+        super().__init__(message, field="image")
+        self.source = source
 
 
 class APIError(SeedreamError):
