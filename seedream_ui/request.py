@@ -43,15 +43,19 @@ class GenerateRequest:
 
     def validated(self) -> GenerateRequest:
         """A normalised copy, or ValidationError naming the first rule broken."""
+        prompt = validate_prompt(self.prompt)
+        size = validate_size(self.size)
+        # Count the validated images: `images` may arrive as None (no references) or a list.
+        images = validate_images(self.images)
         return replace(
             self,
-            prompt=validate_prompt(self.prompt),
-            size=validate_size(self.size),
-            images=validate_images(self.images),
+            prompt=prompt,
+            size=size,
+            images=images,
             watermark=_validate_bool(self.watermark, "watermark"),
             optimize_prompt_mode=_validate_optimize_mode(self.optimize_prompt_mode),
             sequential_image_generation=_validate_sequential(self.sequential_image_generation),
-            max_images=_validate_max_images(self.max_images, self.sequential_image_generation, len(self.images)),
+            max_images=_validate_max_images(self.max_images, self.sequential_image_generation, len(images)),
         )
 
     def to_payload(self) -> dict[str, Any]:
