@@ -264,7 +264,7 @@ class SeedreamClient:
                     await self._sleep(self._backoff(attempt))
                     continue
                 raise self._transport_error(exc, key, attempts) from None
-            except httpx.TransportError as exc:
+            except httpx.RequestError as exc:
                 logger.warning(
                     "POST %s: %s (attempt %d/%d, %.2f s)",
                     self._endpoint, type(exc).__name__, attempt, attempts, time.perf_counter() - started,
@@ -293,7 +293,7 @@ class SeedreamClient:
 
     # ------------------------------------------------------------------------------------------ errors
 
-    def _transport_error(self, exc: httpx.TransportError, key: str, attempts: int) -> APIError:
+    def _transport_error(self, exc: httpx.RequestError, key: str, attempts: int) -> APIError:
         reason = _scrub(str(exc), key).strip()
         detail = f" ({reason})" if reason else ""
         tries = f" after {attempts} attempts" if attempts > 1 else ""
@@ -309,6 +309,8 @@ class SeedreamClient:
             return APITimeoutError("Too many generations at once: no connection became free in time. Try again.")
         if isinstance(exc, httpx.TimeoutException):
             return APITimeoutError(f"Seedream did not answer within {_seconds(self.read_timeout)}.")
+        if isinstance(exc, httpx.DecodingError):
+            return InvalidResponseError(f"Seedream's answer could not be decompressed{detail}.")
         # Read errors, dropped connections, protocol errors: the request went out, so the work may be done.
         return APIConnectionError(
             "The connection to Seedream broke before its answer was complete"
@@ -427,13 +429,16 @@ class SeedreamClient:
         problem = "could not be downloaded"
         for attempt in range(1, attempts + 1):
             # Result URLs live on other hosts (a CDN): they must never see the API key.
-            request = http.build_request("GET", url, headers={"Accept": "image/*"})
+            try:
+                request = http.build_request("GET", url, headers={"Accept": "image/*"})
+            except httpx.InvalidURL:
+                return f"{label}: the result URL is not a valid URL."
             request.headers.pop("Authorization", None)
             try:
                 response = await http.send(request, follow_redirects=True)
             except httpx.TimeoutException:
                 return f"{label}: the result URL on {host} did not answer in time."
-            except httpx.TransportError as exc:
+            except httpx.RequestError as exc:
                 problem = f"the result URL on {host} could not be reached ({type(exc).__name__})"
             else:
                 logger.debug("GET result on %s -> %d (attempt %d/%d)", host, response.status_code, attempt, attempts)

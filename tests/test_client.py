@@ -640,6 +640,24 @@ async def test_a_connection_dropped_after_sending_is_not_retried(fault: Exceptio
     assert len(api.posts) == 1
 
 
+@pytest.mark.asyncio
+async def test_an_answer_that_cannot_be_decompressed_is_an_invalid_response_sent_once() -> None:
+    garbled = httpx.Response(200, stream=httpx.ByteStream(b"not gzip at all"), headers={"Content-Encoding": "gzip"})
+    api = Recorder(garbled)
+    exc = await failure(api)
+    assert type(exc) is InvalidResponseError
+    assert exc.message.startswith("Seedream's answer could not be decompressed")
+    assert len(api.posts) == 1
+
+
+@pytest.mark.asyncio
+async def test_a_malformed_result_url_is_a_failure_of_that_image_only() -> None:
+    api = Recorder({"images": ["https://cdn.example.test:port/a.jpg", JPEG_B64]})
+    result = await generate(api)
+    assert len(result.images) == 1
+    assert result.failures == ("Image 1 of 2: the result URL is not a valid URL.",)
+
+
 # ------------------------------------------------------------------------------------------ secrecy
 
 
