@@ -8,7 +8,7 @@ from dataclasses import dataclass, field, replace
 from typing import Any, Literal
 
 from seedream_ui.errors import ValidationError
-from seedream_ui.formats import ALLOWED_FORMATS, is_http_url, sniff_base64, split_data_uri
+from seedream_ui.formats import ALLOWED_FORMATS, is_base64, is_http_url, sniff_base64, split_data_uri
 from seedream_ui.sizes import DEFAULT_SIZE, validate_size
 
 MAX_REFERENCES = 14
@@ -93,7 +93,8 @@ def validate_prompt(prompt: object) -> str:
     if not isinstance(prompt, str):
         raise ValidationError("The prompt must be text.", field="prompt")
     cleaned = clean_prompt(prompt)
-    if not cleaned:
+    # Zero-width and direction marks alone (category Cf) are as blank as spaces to the model.
+    if not cleaned or all(ch.isspace() or unicodedata.category(ch) == "Cf" for ch in cleaned):
         raise ValidationError("Write a prompt first: describe the image you want.", field="prompt")
     return cleaned
 
@@ -139,11 +140,15 @@ def validate_image_item(item: object, index: int = 1) -> str:
         return item
     parts = split_data_uri(item)
     payload = parts[1] if parts else item
-    fmt = sniff_base64(payload)
-    if fmt is None:
+    if sniff_base64(payload) is None:
         raise ValidationError(
             f"Reference image {index} is neither an http(s) URL nor an image in an accepted format "
             f"({', '.join(ALLOWED_FORMATS)}).",
+            field="image",
+        )
+    if not is_base64(payload):
+        raise ValidationError(
+            f"Reference image {index} is not valid Base64 (it may be cut short or contain line breaks).",
             field="image",
         )
     return item

@@ -8,7 +8,14 @@ import io
 import pytest
 from PIL import Image
 
-from seedream_ui.formats import ALLOWED_FORMATS, is_http_url, sniff_base64, sniff_format, split_data_uri
+from seedream_ui.formats import (
+    ALLOWED_FORMATS,
+    is_base64,
+    is_http_url,
+    sniff_base64,
+    sniff_format,
+    split_data_uri,
+)
 
 PILLOW_NAMES = {"jpeg": "JPEG", "png": "PNG", "webp": "WEBP", "bmp": "BMP", "tiff": "TIFF", "gif": "GIF"}
 
@@ -42,7 +49,7 @@ def test_a_real_file_of_each_allowed_format_is_recognised(fmt: str) -> None:
         pytest.param(b"RIFF\x10\x00\x00\x00WEBPVP8 ", "webp", id="webp"),
         pytest.param(b"GIF87a\x01\x00", "gif", id="gif87a"),
         pytest.param(b"GIF89a\x01\x00", "gif", id="gif89a"),
-        pytest.param(b"BM6\x00\x00\x00", "bmp", id="bmp"),
+        pytest.param(b"BM6\x00\x00\x00\x00\x00\x00\x006\x00\x00\x00(\x00\x00\x00", "bmp", id="bmp"),
         pytest.param(b"II*\x00\x08\x00\x00\x00", "tiff", id="tiff-little-endian"),
         pytest.param(b"MM\x00*\x00\x00\x00\x08", "tiff", id="tiff-big-endian"),
     ],
@@ -154,3 +161,22 @@ def test_split_data_uri_returns_none_for_anything_else(value: str) -> None:
 )
 def test_is_http_url_accepts_only_http_and_https_urls(value: str, expected: bool) -> None:
     assert is_http_url(value) is expected
+
+
+def test_text_that_happens_to_start_with_BM_is_not_a_bitmap() -> None:
+    assert sniff_format(b"BMW owners club minutes, 2026") is None
+
+
+@pytest.mark.parametrize(
+    ("payload", "ok"),
+    [
+        pytest.param(base64.b64encode(b"\x89PNG\r\n\x1a\n" + b"x" * 100).decode(), True, id="whole"),
+        pytest.param(base64.b64encode(b"\x89PNG\r\n\x1a\n" + b"x" * 100).decode()[:-3], False, id="cut-short"),
+        pytest.param("iVBORw0KGgo=\nAAAA", False, id="line-break"),
+        pytest.param("iVBORw0KGgo=AAAA", False, id="padding-in-the-middle"),
+        pytest.param("iVBORw0KGgo é=", False, id="non-ascii"),
+        pytest.param("", False, id="empty"),
+    ],
+)
+def test_is_base64_checks_the_whole_payload(payload: str, ok: bool) -> None:
+    assert is_base64(payload) is ok

@@ -543,3 +543,14 @@ def test_validated_fields_have_the_types_the_api_expects(request: GenerateReques
     assert validated.max_images is None or type(validated.max_images) is int
     assert validated.prompt == validated.prompt.strip() and validated.prompt
     assert validated.size in {"2K", "4K"} or "x" in validated.size and " " not in validated.size
+
+
+class TestBase64IsCheckedWhole:
+    def test_a_reference_cut_short_after_a_valid_start_is_refused_before_sending(self) -> None:
+        whole = "data:image/png;base64," + base64.b64encode(b"\x89PNG\r\n\x1a\n" + bytes(300)).decode()
+        with pytest.raises(ValidationError, match="not valid Base64"):
+            GenerateRequest(prompt="p", images=(whole[:-5],)).validated()
+
+    def test_a_prompt_of_only_zero_width_characters_is_blank(self) -> None:
+        with pytest.raises(ValidationError, match="Write a prompt"):
+            GenerateRequest(prompt="\u200b\u200d\u2060 ").validated()
