@@ -172,12 +172,12 @@ def describe_size(text: str) -> str:
     try:
         info = parse_size(text)
     except ValidationError as exc:
-        return f"⚠️ {exc.message}"
+        return f"⚠ {exc.message}"
     if info.text in KEYWORD_SIZES:
         return f"{info.text}: the model picks the exact shape (about {info.width}x{info.height})."
     problem = size_problem(info)
     line = f"{info.width}x{info.height} · {info.pixels / 1e6:.2f} MP · ratio {_ratio_text(info.ratio)}"
-    return f"⚠️ {problem}" if problem else f"✅ {line} · within the API's limits"
+    return f"⚠ {problem}" if problem else f"✓ {line} · within the API's limits"
 
 
 def _ratio_text(ratio: Fraction) -> str:

@@ -314,14 +314,14 @@ def test_the_default_size_is_valid() -> None:
 @pytest.mark.parametrize(
     ("size", "phrases"),
     [
-        pytest.param("2048x2048", ["✅", "2048x2048", "4.19 MP", "1:1", "within the API's limits"], id="valid-square"),
-        pytest.param("7680x480", ["✅", "16:1"], id="valid-16:1"),
-        pytest.param("2560 x 1440", ["✅", "2560x1440", "16:9"], id="valid-typed-loosely"),
+        pytest.param("2048x2048", ["✓", "2048x2048", "4.19 MP", "1:1", "within the API's limits"], id="valid-square"),
+        pytest.param("7680x480", ["✓", "16:1"], id="valid-16:1"),
+        pytest.param("2560 x 1440", ["✓", "2560x1440", "16:9"], id="valid-typed-loosely"),
         pytest.param("2k", ["2K", "model picks"], id="keyword"),
-        pytest.param("1000x1000", ["⚠️", "1,000,000 pixels", "at least 3,686,400"], id="too-small"),
-        pytest.param("5000x5000", ["⚠️", "25,000,000 pixels", "at most 16,777,216"], id="too-large"),
-        pytest.param("7681x480", ["⚠️", "aspect ratio", "1:16 to 16:1"], id="too-wide"),
-        pytest.param("banana", ["⚠️", "not understood"], id="garbage"),
+        pytest.param("1000x1000", ["⚠", "1,000,000 pixels", "at least 3,686,400"], id="too-small"),
+        pytest.param("5000x5000", ["⚠", "25,000,000 pixels", "at most 16,777,216"], id="too-large"),
+        pytest.param("7681x480", ["⚠", "aspect ratio", "1:16 to 16:1"], id="too-wide"),
+        pytest.param("banana", ["⚠", "not understood"], id="garbage"),
     ],
 )
 def test_describe_size_says_plainly_whether_the_api_will_take_it(size: str, phrases: list[str]) -> None:
@@ -329,5 +329,5 @@ def test_describe_size_says_plainly_whether_the_api_will_take_it(size: str, phra
     for phrase in phrases:
         assert phrase in line
     assert "\n" not in line
-    if "⚠️" in phrases:
-        assert "✅" not in line and "within the API's limits" not in line
+    if "⚠" in phrases:
+        assert "✓" not in line and "within the API's limits" not in line

@@ -1,0 +1,99 @@
+"""Keeping results: files with useful names, a zip with request.json, and their clean-up."""
+
+from __future__ import annotations
+
+import json
+import shutil
+import tempfile
+import time
+import zipfile
+from collections.abc import Sequence
+from dataclasses import dataclass
+from datetime import datetime
+from pathlib import Path
+from typing import Any, Protocol
+
+from seedream_ui.formats import is_http_url, split_data_uri
+from seedream_ui.request import GenerateRequest
+
+EXTENSIONS = {"jpeg": "jpg", "png": "png", "webp": "webp", "gif": "gif", "bmp": "bmp", "tiff": "tiff"}
+
+
+class ImageLike(Protocol):
+    data: bytes
+    format: str
+
+
+@dataclass(frozen=True)
+class SavedGeneration:
+    folder: Path
+    files: tuple[Path, ...]
+    zip_path: Path
+
+
+def result_filename(stamp: datetime, index: int, fmt: str) -> str:
+    """`seedream-20261124-153012-2.png`: sortable, unique per generation, in the image's own format."""
+    return f"seedream-{stamp:%Y%m%d-%H%M%S}-{index}.{EXTENSIONS.get(fmt.lower(), fmt.lower())}"
+
+
+def request_record(request: GenerateRequest, reference_names: Sequence[str] = ()) -> dict[str, Any]:
+    """The parameters used, for request.json: the API body with references named, not inlined.
+
+    Base64 references are megabytes and the user already has them; URLs are kept as they were sent.
+    The API key is not part of a request, so it cannot end up here.
+    """
+    record = request.to_payload()
+    if request.images:
+        names = list(reference_names) + [""] * (len(request.images) - len(reference_names))
+        record["image"] = [
+            value if is_http_url(value) else f"{name or f'reference {i}'} ({_data_kind(value)})"
+            for i, (value, name) in enumerate(zip(request.images, names), start=1)
+        ]
+    return record
+
+
+def save_generation(
+    root: Path,
+    images: Sequence[ImageLike],
+    request: GenerateRequest,
+    *,
+    reference_names: Sequence[str] = (),
+    stamp: datetime | None = None,
+) -> SavedGeneration:
+    """Write each image's original bytes (no re-encoding) and a zip of them plus request.json."""
+    stamp = stamp or datetime.now()
+    folder = Path(tempfile.mkdtemp(prefix=f"{stamp:%Y%m%d-%H%M%S}-", dir=root))
+    files = []
+    for index, image in enumerate(images, start=1):
+        path = folder / result_filename(stamp, index, image.format)
+        path.write_bytes(image.data)
+        files.append(path)
+    zip_path = folder / f"seedream-{stamp:%Y%m%d-%H%M%S}.zip"
+    # Images are already compressed: storing them is as small as deflating them, and much faster.
+    with zipfile.ZipFile(zip_path, "w", compression=zipfile.ZIP_STORED) as archive:
+        for path in files:
+            archive.write(path, arcname=path.name)
+        archive.writestr(
+            "request.json",
+            json.dumps(request_record(request, reference_names), indent=2, ensure_ascii=False),
+            compress_type=zipfile.ZIP_DEFLATED,
+        )
+    return SavedGeneration(folder, tuple(files), zip_path)
+
+
+def purge_older_than(root: Path, max_age_s: float) -> int:
+    """Delete generation folders older than `max_age_s`; returns how many went. Keeps disk use bounded."""
+    cutoff = time.time() - max_age_s
+    removed = 0
+    for child in root.iterdir() if root.exists() else ():
+        if child.is_dir() and child.stat().st_mtime < cutoff:
+            shutil.rmtree(child, ignore_errors=True)
+            removed += 1
+    return removed
+
+
+def _data_kind(value: str) -> str:
+    parts = split_data_uri(value)
+    mime = parts[0] if parts and parts[0] else "Base64 image"
+    size = len(parts[1] if parts else value) * 3 // 4
+    return f"{mime}, {size / 1e6:.1f} MB, sent inline"

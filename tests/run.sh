@@ -1,0 +1,17 @@
+#!/usr/bin/env bash
+# The test command: installs what a fresh machine lacks, then runs the whole suite.
+# Needs no API key and no internet beyond the package registries; every server the tests use they start
+# themselves on 127.0.0.1.
+set -euo pipefail
+cd "$(dirname "$0")/.."
+
+python -m pip install --quiet --disable-pip-version-check -r requirements-dev.txt
+
+# Browser tests drive Debian's Chromium (Playwright cannot download its own browser here).
+if [ ! -x /usr/bin/chromium ]; then
+  SUDO=""; [ "$(id -u)" -ne 0 ] && SUDO="sudo"
+  $SUDO apt-get update -qq
+  DEBIAN_FRONTEND=noninteractive $SUDO apt-get install -y -qq chromium fonts-dejavu-core >/dev/null
+fi
+
+exec python -m pytest "$@"
