@@ -1,0 +1,112 @@
+"""Starting the demo for tests: in-process (fast, inspectable) or as `python app.py` (as users run it)."""
+
+from __future__ import annotations
+
+import os
+import socket
+import subprocess
+import sys
+import time
+from collections.abc import Iterator
+from contextlib import contextmanager
+from dataclasses import dataclass
+from pathlib import Path
+
+import httpx
+
+from seedream_ui.backend import Backend, create_backend
+from seedream_ui.config import Settings
+
+ROOT = Path(__file__).resolve().parent.parent
+ARTIFACTS = ROOT / "test-artifacts"
+CHROMIUM = "/usr/bin/chromium"
+CHROMIUM_ARGS = [
+    "--headless",
+    "--no-sandbox",
+    "--disable-gpu",
+    "--no-first-run",
+    "--disable-background-networking",
+    "--disable-component-update",
+    "--disable-sync",
+]
+
+
+def free_port() -> int:
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        return sock.getsockname()[1]
+
+
+def wait_until_up(url: str, timeout: float = 60.0) -> None:
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        try:
+            if httpx.get(url, timeout=2).status_code == 200:
+                return
+        except httpx.HTTPError:
+            pass
+        time.sleep(0.2)
+    raise TimeoutError(f"{url} did not answer within {timeout} s")
+
+
+@dataclass
+class RunningApp:
+    url: str  # ends with "/"
+    backend: Backend
+    demo: object
+
+
+@contextmanager
+def running_app(settings: Settings | None = None) -> Iterator[RunningApp]:
+    """The demo launched in this process on a free 127.0.0.1 port (offline preview unless a key is set)."""
+    from seedream_ui.ui import build_demo, launch_options
+
+    settings = settings or Settings()
+    backend = create_backend(settings)
+    demo = build_demo(settings, backend)
+    port = free_port()
+    demo.queue(default_concurrency_limit=settings.concurrency).launch(
+        server_name="127.0.0.1", server_port=port, prevent_thread_lock=True, quiet=True, **launch_options(settings)
+    )
+    url = f"http://127.0.0.1:{port}/"
+    try:
+        wait_until_up(url)
+        yield RunningApp(url, backend, demo)
+    finally:
+        demo.close()
+        backend.close()
+
+
+@dataclass
+class AppProcess:
+    url: str
+    process: subprocess.Popen[bytes]
+    log_path: Path
+
+    def log(self) -> str:
+        return self.log_path.read_text(errors="replace")
+
+
+@contextmanager
+def app_process(tmp_path: Path, env: dict[str, str] | None = None, timeout: float = 90.0) -> Iterator[AppProcess]:
+    """`python app.py` exactly as a user starts it, with its output captured to a file."""
+    port = free_port()
+    full_env = {
+        k: v for k, v in os.environ.items() if not k.startswith("SEEDREAM_")
+    } | {"GRADIO_SERVER_PORT": str(port), "PYTHONUNBUFFERED": "1"} | (env or {})
+    log_path = tmp_path / "app.log"
+    with open(log_path, "wb") as log:
+        # cwd=tmp_path: no developer's .env is picked up; app.py is found by absolute path.
+        process = subprocess.Popen(
+            [sys.executable, str(ROOT / "app.py")], cwd=tmp_path, env=full_env, stdout=log, stderr=subprocess.STDOUT
+        )
+    url = f"http://127.0.0.1:{port}/"
+    try:
+        wait_until_up(url, timeout)
+        yield AppProcess(url, process, log_path)
+    finally:
+        process.terminate()
+        try:
+            process.wait(timeout=15)
+        except subprocess.TimeoutExpired:
+            process.kill()
