@@ -333,9 +333,9 @@ class SeedreamClient:
                 status_code=status, body=body,
             )
         if status == 403:
-            detail = f": {message}" if message else ""
+            detail = f" {_sentence(message)}" if message else ""
             return AuthenticationError(
-                f"The API key is not allowed to do this (403){detail}. Check SEEDREAM_API_KEY or the key box.",
+                f"The API key is not allowed to do this (403).{detail} Check SEEDREAM_API_KEY or the key box.",
                 status_code=status, body=body,
             )
         if status in (400, 422):
@@ -353,7 +353,7 @@ class SeedreamClient:
             return RateLimitError(text, status_code=status, body=body, retry_after=retry_after)
         if status >= 500:
             tries = f" and did not recover after {attempts} attempts" if attempts > 1 else ""
-            tail = f" It said: {message}" if message else ""
+            tail = f" It said: {_sentence(message)}" if message else ""
             return ServerError(
                 f"Seedream had a server error ({status}){tries}.{tail}", status_code=status, body=body
             )
@@ -692,6 +692,10 @@ def _scrub_exception(exc: APIError, key: str) -> None:
 def _snippet(text: str, limit: int = 300) -> str:
     text = " ".join(text.split())
     return text if len(text) <= limit else text[: limit - 1] + "…"
+
+
+def _sentence(text: str) -> str:
+    return text if text.endswith((".", "!", "?", "…")) else text + "."
 
 
 def _summary(body: object) -> object:
