@@ -13,5 +13,11 @@ if __name__ == "__main__":
         settings = load_settings()
     except ConfigError as exc:
         raise SystemExit(f"Configuration error: {exc}") from None
+    if settings.offline:
+        print(
+            "Offline preview: no SEEDREAM_API_KEY is set, so a local stand-in API answers with placeholder images.\n"
+            "To use the real API, set SEEDREAM_API_KEY in the environment or in .env (see .env.example).",
+            flush=True,
+        )
     demo = build_demo(settings)
     demo.queue(default_concurrency_limit=settings.concurrency).launch(**launch_options(settings))
