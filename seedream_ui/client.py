@@ -179,9 +179,17 @@ class SeedreamClient:
         await self.aclose()
 
     async def aclose(self) -> None:
-        if self._owns_http and self._http is not None:
-            http, self._http = self._http, None
+        if not self._owns_http or self._http is None:
+            return
+        http, loop, self._http, self._http_loop = self._http, self._http_loop, None, None
+        if loop is asyncio.get_running_loop():
             await http.aclose()
+        elif loop is not None and loop.is_running():
+            # The pool's sockets belong to the loop that opened them: close them there.
+            await asyncio.wrap_future(asyncio.run_coroutine_threadsafe(http.aclose(), loop))
+        else:
+            # That loop has ended and taken its sockets' transports with it; nothing left to close.
+            logger.debug("Connection pool's event loop has ended; dropping the pool")
 
     # --------------------------------------------------------------------------------------- generate
 
@@ -383,12 +391,12 @@ class SeedreamClient:
         if not isinstance(items, list) or not items:
             # Some gateways answer 200 with an error object instead of images.
             message = _api_message(body)
+            said = f": {message}" if message else "."
             if _is_content_policy(body):
                 raise ContentPolicyError(
-                    f"Seedream declined the request under its content policy: {message}",
-                    status_code=response.status_code, body=body,
+                    f"Seedream declined the request under its content policy{said}",
+                    status_code=response.status_code, body=_summary(body),
                 )
-            said = f": {message}" if message else "."
             raise InvalidResponseError(
                 f"Seedream returned no images{said}", status_code=response.status_code, body=_summary(body)
             )
@@ -399,7 +407,7 @@ class SeedreamClient:
         images = tuple(outcome for outcome in outcomes if isinstance(outcome, GeneratedImage))
         failures = tuple(outcome for outcome in outcomes if isinstance(outcome, str))
         if not images:
-            listed = "; ".join(failures[:3]) + ("; ..." if len(failures) > 3 else "")
+            listed = " ".join(failures[:3]) + (f" (and {len(failures) - 3} more)" if len(failures) > 3 else "")
             raise InvalidResponseError(
                 f"Seedream returned {len(items)} image(s) but none could be used: {listed}",
                 status_code=response.status_code,

@@ -353,6 +353,15 @@ async def test_an_image_that_does_not_decode_is_an_invalid_response(element: obj
 
 
 @pytest.mark.asyncio
+async def test_when_many_results_fail_the_message_lists_three_and_counts_the_rest() -> None:
+    exc = await failure(Recorder({"images": [f"{CDN}/{n}.jpg" for n in range(5)]}))
+    assert exc.message == (
+        "Seedream returned 5 image(s) but none could be used: Image 1 of 5: the result URL answered 404. "
+        "Image 2 of 5: the result URL answered 404. Image 3 of 5: the result URL answered 404. (and 2 more)"
+    )
+
+
+@pytest.mark.asyncio
 async def test_when_some_results_fail_the_good_images_come_back_with_the_failures_listed() -> None:
     api = Recorder(
         {"images": [f"{CDN}/gone.jpg", f"{CDN}/ok.jpg", base64.b64encode(b"junk").decode()]},

@@ -347,6 +347,16 @@ async def test_the_key_stays_out_of_every_error_and_log_line(
     assert KEY not in caplog.text
 
 
+def test_one_client_keeps_working_across_event_loops_and_closes_cleanly(stub: StubServer) -> None:
+    # Scripts call asyncio.run() more than once; connections of a finished loop must not be reused.
+    client = client_for(stub)
+    first = asyncio.run(client.generate(REQUEST))
+    second = asyncio.run(client.generate(REQUEST))
+    asyncio.run(client.aclose())
+    assert len(first.images) == len(second.images) == 1
+    assert statuses(stub) == [200, 200]
+
+
 # ------------------------------------------------------------------------------------------ sync wrapper
 
 
