@@ -15,8 +15,8 @@ import io
 import math
 import os
 import re
-from collections.abc import Sequence
-from concurrent.futures import ThreadPoolExecutor
+from collections.abc import Callable, Sequence
+from concurrent.futures import Future, ThreadPoolExecutor
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Union
@@ -50,7 +50,7 @@ MAX_DECODE_PIXELS = 120_000_000
 MAX_FILE_BYTES = 200 * 1024 * 1024
 JPEG_QUALITY = 90
 
-Source = Union[str, "os.PathLike[str]", bytes, bytearray, Image.Image]
+Source = Union[str, os.PathLike[str], bytes, bytearray, Image.Image]
 
 _MB = 1024 * 1024
 # Modes every decoder handles; anything else (CMYK, 16-bit, float, ...) is converted first.
@@ -70,6 +70,8 @@ _OPENERS: dict[str, type[ImageFile.ImageFile]] = {
     "gif": GifImagePlugin.GifImageFile,
 }
 _PNG_IEND = b"\x00\x00\x00\x00IEND\xaeB`\x82"
+# The expensive rest of preparing one reference (decode, convert, encode), run later, maybe on a thread.
+_Convert = Callable[[], "PreparedReference"]
 
 
 @dataclass(frozen=True)
@@ -94,30 +96,12 @@ def prepare_reference(
     """Prepare one reference image, or raise ReferenceImageError naming it.
 
     A `str` is a URL if it starts with http:// or https://, a data URI if it starts with data:, else a path.
+    An image over `max_pixels` is downscaled to fit, keeping its shape. A JPEG is decoded straight at 1/2,
+    1/4 or 1/8 scale, the largest that fits: several times faster than decoding it whole and resizing, and it
+    still keeps more than a quarter of `max_pixels`, far more detail than a reference image needs.
     """
-    if isinstance(source, Image.Image):
-        return _from_pil(source, name or "image", max_bytes, max_pixels)
-    if isinstance(source, (bytes, bytearray)):
-        return _from_bytes(bytes(source), name or "image", max_bytes, max_pixels)
-    if isinstance(source, str):
-        text = source.strip()
-        if not text:
-            raise ReferenceImageError(f"{name or 'A reference image'} is empty: give a file, an image or a URL.")
-        if text[:7].lower() == "http://" or text[:8].lower() == "https://":
-            problem = url_problem(text)
-            if problem:
-                raise ReferenceImageError(f"{_shorten(text)} {problem}", source=name or text)
-            return PreparedReference(text, name or text, None, None, None, reencoded=False)
-        if text[:5].lower() == "data:":
-            return _from_data_uri(text, name or "image", max_bytes, max_pixels)
-    if isinstance(source, (str, os.PathLike)):
-        path = Path(source)
-        label = name or path.name or str(path)
-        return _from_bytes(_read_file(path, label), label, max_bytes, max_pixels)
-    raise ReferenceImageError(
-        f"{name or 'This reference'} is neither a file, an image nor a URL ({type(source).__name__}).",
-        source=name,
-    )
+    staged = _stage(source, name, max_bytes, max_pixels)
+    return staged if isinstance(staged, PreparedReference) else staged()
 
 
 def prepare_references(
@@ -130,32 +114,41 @@ def prepare_references(
 ) -> list[PreparedReference]:
     """Prepare several references in order; the first failing one (in order) raises.
 
-    Bytes and PIL images without a name are called "image N" (N counting from 1). Threads help because Pillow
-    releases the GIL while decoding, resizing and encoding.
+    Bytes and PIL images without a name are called "image N" (N counting from 1). The cheap checks and the
+    fast path run here, one by one (Base64 holds the GIL, so threads would only add overhead); images that
+    need decoding are converted on a few threads, since Pillow releases the GIL while decoding, resizing and
+    encoding.
     """
     labels = list(names) if names is not None else [None] * len(sources)
     if len(labels) != len(sources):
         raise ValueError("names must have one entry per source")
-    labels = [
-        label or (f"image {index}" if isinstance(src, (bytes, bytearray, Image.Image)) else None)
-        for index, (src, label) in enumerate(zip(sources, labels), start=1)
-    ]
-
-    def one(item: tuple[Source, str | None]) -> PreparedReference:
-        return prepare_reference(item[0], name=item[1], max_bytes=max_bytes, max_pixels=max_pixels)
-
-    items = list(zip(sources, labels))
-    workers = min(len(items), max_workers or os.cpu_count() or 1)
-    if workers <= 1:
-        return [one(item) for item in items]
-    with ThreadPoolExecutor(max_workers=workers, thread_name_prefix="reference") as pool:
-        futures = [pool.submit(one, item) for item in items]
+    staged: list[PreparedReference | _Convert] = []
+    failure: ReferenceImageError | None = None
+    for index, (source, label) in enumerate(zip(sources, labels), start=1):
+        if label is None and isinstance(source, (bytes, bytearray, Image.Image)):
+            label = f"image {index}"
         try:
-            return [future.result() for future in futures]
-        except BaseException:
-            for future in futures:
-                future.cancel()  # do not decode the rest of a batch that already failed
-            raise
+            staged.append(_stage(source, label, max_bytes, max_pixels))
+        except ReferenceImageError as error:
+            failure = error  # those before it may still fail first, in order; those after do not matter
+            break
+    pending = sum(not isinstance(item, PreparedReference) for item in staged)
+    workers = min(pending, max_workers or os.cpu_count() or 1)
+    if workers <= 1:
+        results = [item if isinstance(item, PreparedReference) else item() for item in staged]
+    else:
+        with ThreadPoolExecutor(max_workers=workers, thread_name_prefix="reference") as pool:
+            futures = [item if isinstance(item, PreparedReference) else pool.submit(item) for item in staged]
+            try:
+                results = [item if isinstance(item, PreparedReference) else item.result() for item in futures]
+            except BaseException:
+                for item in futures:
+                    if isinstance(item, Future):
+                        item.cancel()  # do not decode the rest of a batch that already failed
+                raise
+    if failure is not None:
+        raise failure
+    return results
 
 
 def parse_url_lines(text: str) -> list[str]:
@@ -192,6 +185,46 @@ def url_problem(url: str) -> str | None:
 # Sources
 
 
+def _stage(source: Source, name: str | None, max_bytes: int, max_pixels: int) -> PreparedReference | _Convert:
+    """The finished reference when the cheap checks suffice (URL, fast path), else the work still to do.
+
+    Everything here reads headers only; refusals that need no decoding happen here.
+    """
+    if isinstance(source, Image.Image):
+        label = name or "image"
+        _check_geometry(source.size, label)  # an image from Image.open may not be decoded yet
+        return lambda: _convert_pil(source, label, max_bytes, max_pixels)
+    if isinstance(source, (bytes, bytearray)):
+        data, label = bytes(source), name or "image"
+        return _stage_bytes(data, label, max_bytes, max_pixels) or (
+            lambda: _convert_bytes(data, label, max_bytes, max_pixels)
+        )
+    if isinstance(source, str):
+        text = source.strip()
+        if not text:
+            raise ReferenceImageError(
+                f"{name or 'A reference image'} is empty: give a file, an image or a URL.", source=name
+            )
+        if text[:7].lower() == "http://" or text[:8].lower() == "https://":
+            problem = url_problem(text)
+            if problem:
+                raise ReferenceImageError(f"{_shorten(text)} {problem}", source=name or text)
+            return PreparedReference(text, name or text, None, None, None, reencoded=False)
+        if text[:5].lower() == "data:":
+            return _stage_data_uri(text, name or "image", max_bytes, max_pixels)
+    if isinstance(source, (str, os.PathLike)):
+        path = Path(source)
+        label = name or path.name or str(path)
+        # The bytes are not kept for later: a batch of large files would otherwise all sit in memory at once.
+        return _stage_bytes(_read_file(path, label), label, max_bytes, max_pixels) or (
+            lambda: _convert_bytes(_read_file(path, label), label, max_bytes, max_pixels)
+        )
+    raise ReferenceImageError(
+        f"{name or 'This reference'} is neither a file, an image nor a URL ({type(source).__name__}).",
+        source=name,
+    )
+
+
 def _read_file(path: Path, label: str) -> bytes:
     try:
         with path.open("rb") as file:
@@ -215,7 +248,7 @@ def _read_file(path: Path, label: str) -> bytes:
     return data
 
 
-def _from_data_uri(text: str, label: str, max_bytes: int, max_pixels: int) -> PreparedReference:
+def _stage_data_uri(text: str, label: str, max_bytes: int, max_pixels: int) -> PreparedReference | _Convert:
     parts = split_data_uri(text)
     if parts is None:
         raise ReferenceImageError(f"{label} is a data URI without Base64 image data.", source=label)
@@ -226,41 +259,36 @@ def _from_data_uri(text: str, label: str, max_bytes: int, max_pixels: int) -> Pr
         data = base64.b64decode(clean, validate=True)
     except (binascii.Error, ValueError):
         raise ReferenceImageError(f"{label} is a data URI whose Base64 data is corrupt.", source=label) from None
-    prepared = _from_bytes(data, label, max_bytes, max_pixels)
-    if prepared.reencoded:
-        return prepared
-    # Fast path: keep the caller's text when it is already exactly right, else only fix the header.
-    if clean == payload and (mime or "").lower() == f"image/{prepared.format}":
-        return _replace_value(prepared, text)
-    return _replace_value(prepared, f"data:image/{prepared.format};base64,{clean}")
+    fmt, header = _inspect(data, label)
+    if not _can_send_as_is(fmt, data, header, max_bytes, max_pixels):
+        return lambda: _convert_bytes(data, label, max_bytes, max_pixels)
+    # Keep the caller's text when it is already exactly right, else only fix the header.
+    exact = clean == payload and (mime or "").lower() == f"image/{fmt}"
+    value = text if exact else f"data:image/{fmt};base64,{clean}"
+    return PreparedReference(value, label, fmt, header.width, header.height, reencoded=False)
 
 
-def _from_bytes(data: bytes, label: str, max_bytes: int, max_pixels: int) -> PreparedReference:
-    if not data:
-        raise ReferenceImageError(f"{label} is empty.", source=label)
-    fmt = sniff_format(data[:16])
-    if fmt is None:
-        raise ReferenceImageError(
-            f"{label} is not an image Seedream accepts ({', '.join(ALLOWED_FORMATS)}); "
-            "convert it to JPEG or PNG first.",
-            source=label,
-        )
+def _stage_bytes(data: bytes, label: str, max_bytes: int, max_pixels: int) -> PreparedReference | None:
+    """The fast path: the original bytes in Base64 if the API surely takes them, else None."""
+    fmt, header = _inspect(data, label)
+    if not _can_send_as_is(fmt, data, header, max_bytes, max_pixels):
+        return None
+    encoded = base64.b64encode(data).decode("ascii")
+    return PreparedReference(
+        f"data:image/{fmt};base64,{encoded}", label, fmt, header.width, header.height, reencoded=False
+    )
+
+
+def _convert_bytes(data: bytes, label: str, max_bytes: int, max_pixels: int) -> PreparedReference:
+    """Decode (first frame, upright, at reduced scale when possible), convert and re-encode."""
+    fmt, _ = _inspect(data, label)  # checked again: the file may have been read again from disk
     with _pil_errors(label):
-        header = _open(fmt, data)  # reads the header only
-        _check_geometry(header.size, label)
-        if _can_send_as_is(fmt, data, header, max_bytes, max_pixels):
-            encoded = base64.b64encode(data).decode("ascii")
-            width, height = header.size
-            return PreparedReference(f"data:image/{fmt};base64,{encoded}", label, fmt, width, height, False)
-        image = _decode(_open(fmt, data), fmt, max_pixels)
-        return _encode(image, label, max_bytes, max_pixels)
+        return _encode(_decode(_open(fmt, data), fmt, max_pixels), label, max_bytes, max_pixels)
 
 
-def _from_pil(image: Image.Image, label: str, max_bytes: int, max_pixels: int) -> PreparedReference:
-    _check_geometry(image.size, label)  # an unloaded image from Image.open has not been decoded yet
+def _convert_pil(image: Image.Image, label: str, max_bytes: int, max_pixels: int) -> PreparedReference:
     with _pil_errors(label):
         upright = ImageOps.exif_transpose(image)  # a copy: the caller's image is left alone
-        _check_geometry(upright.size, label)
         return _encode(upright, label, max_bytes, max_pixels)
 
 
@@ -295,17 +323,36 @@ def _check_geometry(size: tuple[int, int], label: str) -> None:
         )
 
 
+def _inspect(data: bytes, label: str) -> tuple[str, ImageFile.ImageFile]:
+    """(format, the image with only its header read), or a ReferenceImageError naming the file."""
+    if not data:
+        raise ReferenceImageError(f"{label} is empty.", source=label)
+    fmt = sniff_format(data[:16])
+    if fmt is None:
+        raise ReferenceImageError(
+            f"{label} is not an image Seedream accepts ({', '.join(ALLOWED_FORMATS)}); "
+            "convert it to JPEG or PNG first.",
+            source=label,
+        )
+    with _pil_errors(label):
+        header = _open(fmt, data)  # the plugins read the header only
+    _check_geometry(header.size, label)
+    return fmt, header
+
+
 def _can_send_as_is(fmt: str, data: bytes, image: ImageFile.ImageFile, max_bytes: int, max_pixels: int) -> bool:
     """True if the API surely takes these bytes as they are: no decoding, cheapest checks first."""
-    width, height = image.size
-    return (
-        len(data) <= max_bytes
-        and width * height <= max_pixels
-        and image.mode in _PLAIN_MODES
-        and _looks_complete(fmt, data, image)
-        and _orientation(fmt, data, image) == 1
-        and not getattr(image, "is_animated", False)  # the first frame is sent instead
-    )
+    if len(data) > max_bytes or image.width * image.height > max_pixels:
+        return False
+    try:
+        return (
+            image.mode in _PLAIN_MODES
+            and _looks_complete(fmt, data, image)
+            and _orientation(fmt, data, image) == 1
+            and not getattr(image, "is_animated", False)  # the first frame is sent instead
+        )
+    except Exception:  # odd metadata (EXIF, frames): the decoding path will tell what, if anything, is wrong
+        return False
 
 
 def _looks_complete(fmt: str, data: bytes, image: ImageFile.ImageFile) -> bool:
@@ -344,10 +391,7 @@ def _orientation(fmt: str, data: bytes, image: ImageFile.ImageFile) -> int:
     if fmt == "png" and "exif" not in image.info:
         # PngImageFile.getexif() decodes the image to look for an eXIf chunk after the pixel data.
         return 0 if b"eXIf" in data else 1
-    try:
-        return int(image.getexif().get(ExifTags.Base.Orientation, 1))
-    except Exception:  # a malformed EXIF block: let the decoding path deal with it
-        return 0
+    return int(image.getexif().get(ExifTags.Base.Orientation, 1))
 
 
 # ---------------------------------------------------------------------------------------------------------
@@ -480,10 +524,6 @@ class _pil_errors:
         else:
             message = f"{label} could not be read as an image (it may be truncated or corrupt)."
         raise ReferenceImageError(message, source=label) from exc
-
-
-def _replace_value(prepared: PreparedReference, value: str) -> PreparedReference:
-    return PreparedReference(value, prepared.name, prepared.format, prepared.width, prepared.height, prepared.reencoded)
 
 
 def _amount(number: float) -> str:

@@ -512,6 +512,31 @@ def test_the_first_bad_reference_in_order_is_the_one_reported(tmp_path: Path) ->
     assert info.value.source == "empty.png"
 
 
+def test_order_decides_between_a_file_that_fails_to_decode_and_one_refused_at_once(tmp_path: Path) -> None:
+    damaged = encode(noise(64, 64), "png")
+    truncated = write(tmp_path, "truncated.png", damaged[: len(damaged) // 2])  # found out only by decoding
+    empty = write(tmp_path, "empty.png", b"")  # found out at once
+    rotated = write(tmp_path, "rotated.jpg", with_orientation(gradient(80, 40), 6))  # decodes fine
+
+    with pytest.raises(ReferenceImageError) as info:
+        prepare_references([rotated, truncated, empty])
+    assert info.value.source == "truncated.png"
+    with pytest.raises(ReferenceImageError) as info:
+        prepare_references([rotated, rotated, empty, truncated])
+    assert info.value.source == "empty.png"
+
+
+def test_threads_change_nothing_but_speed(tmp_path: Path) -> None:
+    sources = [with_orientation(gradient(80 + i, 40), 6) for i in range(4)] + [encode(gradient(50, 40), "png")]
+
+    threaded = prepare_references(sources, max_pixels=2_000)
+    sequential = prepare_references(sources, max_pixels=2_000, max_workers=1)
+
+    assert threaded == sequential
+    assert all(p.reencoded and p.height > p.width and p.width * p.height <= 2_000 for p in threaded[:4])
+    assert not threaded[4].reencoded
+
+
 def test_names_can_be_given_and_must_match_the_sources() -> None:
     png = encode(gradient(40, 30), "png")
     assert [p.name for p in prepare_references([png, png], names=["a", None])] == ["a", "image 2"]
