@@ -285,6 +285,9 @@ def build_demo(settings: Settings | None = None, backend: Backend | None = None)
             concurrency_limit=settings.concurrency,
             concurrency_id="generate",
             show_progress_on=[results],
+            # "full" would cover the results with an opaque panel, left as a big "Error" after a failure
+            # until dismissed: the earlier results must stay visible (and clickable) while waiting and after errors.
+            show_progress="minimal",
             scroll_to_output=True,
         )
         stop.click(None, cancels=[generate_event], api_visibility="private")
