@@ -293,7 +293,11 @@ def _reference(item: object, name: str) -> Reference:
     if not isinstance(item, str):
         raise InvalidArgument(name, f"{name} must be a string (a URL or Base64), not {_json(item)}.")
     if item[:8].lower().startswith(("http://", "https://")):
-        if not urlsplit(item).hostname:
+        try:
+            host = urlsplit(item).hostname
+        except ValueError:  # e.g. an unclosed "[" of an IPv6 address: a 400 like any bad URL, not a crash
+            raise InvalidArgument(name, f"{name} is not a well-formed URL.") from None
+        if not host:
             raise InvalidArgument(name, f"{name} is a URL without a host.")
         return Reference("url", url=item)
     match = _DATA_URI.match(item)
