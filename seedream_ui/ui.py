@@ -191,6 +191,9 @@ def build_demo(settings: Settings | None = None, backend: Backend | None = None)
 
         # ---- live hints ---------------------------------------------------------------------------
         fast = dict(queue=False, show_progress="hidden", api_visibility="private")
+        # Handlers that tell the user something (gr.Warning / gr.Info / gr.Error) must be queued: outside the
+        # queue Gradio only logs warnings and answers errors with a bare HTTP 500, so nothing would show.
+        telling = dict(show_progress="hidden", api_visibility="private")
         prompt.change(gen.prompt_hint, prompt, prompt_info, trigger_mode="always_last", **fast)
 
         def on_preset(preset: str, w: float | None, h: float | None) -> tuple[Any, ...]:
@@ -206,9 +209,9 @@ def build_demo(settings: Settings | None = None, backend: Backend | None = None)
         )
         size.change(gen.size_hint, size, size_info, **fast)
 
-        def on_references(value: Any, kept: list[str], urls: str, seq: str) -> tuple[Any, ...]:
+        def on_references(value: Any, kept: list[str], urls: str, seq: str, tell: bool = False) -> tuple[Any, ...]:
             merged, problem = gen.merge_uploads(kept, _paths(value), gen.count_urls(urls))
-            if problem:
+            if problem and tell:
                 gr.Warning(problem)
             return (
                 gr.Gallery(value=merged, label=gen.references_label(len(merged) + gen.count_urls(urls))),
@@ -216,14 +219,13 @@ def build_demo(settings: Settings | None = None, backend: Backend | None = None)
                 gr.Slider(maximum=gen.max_images_limit(len(merged) + gen.count_urls(urls)), visible=seq == "auto"),
             )
 
-        gr.on(
-            [image.upload, image.change, image_urls.change],
-            on_references,
-            [image, kept_refs, image_urls, sequential_image_generation],
-            [image, kept_refs, max_images],
-            trigger_mode="always_last",
-            **fast,
-        )
+        def on_upload(value: Any, kept: list[str], urls: str, seq: str) -> tuple[Any, ...]:
+            return on_references(value, kept, urls, seq, tell=True)
+
+        references_io = ([image, kept_refs, image_urls, sequential_image_generation], [image, kept_refs, max_images])
+        # The Gallery fires `change` twice per upload; only `upload` (once) explains a refusal.
+        image.upload(on_upload, *references_io, trigger_mode="always_last", **telling)
+        gr.on([image.change, image_urls.change], on_references, *references_io, trigger_mode="always_last", **fast)
         sequential_image_generation.change(
             lambda seq, refs, urls: gr.Slider(
                 visible=seq == "auto", maximum=gen.max_images_limit(len(refs) + gen.count_urls(urls))
@@ -306,7 +308,7 @@ def build_demo(settings: Settings | None = None, backend: Backend | None = None)
             gr.Info(message)
             return gr.Gallery(value=merged, label=gen.references_label(len(merged) + gen.count_urls(urls))), merged
 
-        use_ref.click(on_use, [results, selected, kept_refs, image_urls], [image, kept_refs], **fast)
+        use_ref.click(on_use, [results, selected, kept_refs, image_urls], [image, kept_refs], **telling)
 
         def on_history(history: list[gen.Generation], evt: gr.SelectData) -> tuple[Any, ...]:
             return _show(history[evt.index]) + (None,)
