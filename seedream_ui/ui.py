@@ -216,7 +216,7 @@ def build_demo(settings: Settings | None = None, backend: Backend | None = None)
             return (
                 gr.Gallery(value=merged, label=gen.references_label(len(merged) + gen.count_urls(urls))),
                 merged,
-                gr.Slider(maximum=gen.max_images_limit(len(merged) + gen.count_urls(urls)), visible=seq == "auto"),
+                _max_images_slider(len(merged) + gen.count_urls(urls), seq),
             )
 
         def on_upload(value: Any, kept: list[str], urls: str, seq: str) -> tuple[Any, ...]:
@@ -227,9 +227,7 @@ def build_demo(settings: Settings | None = None, backend: Backend | None = None)
         image.upload(on_upload, *references_io, trigger_mode="always_last", **telling)
         gr.on([image.change, image_urls.change], on_references, *references_io, trigger_mode="always_last", **fast)
         sequential_image_generation.change(
-            lambda seq, refs, urls: gr.Slider(
-                visible=seq == "auto", maximum=gen.max_images_limit(len(refs) + gen.count_urls(urls))
-            ),
+            lambda seq, refs, urls: _max_images_slider(len(refs) + gen.count_urls(urls), seq),
             [sequential_image_generation, kept_refs, image_urls],
             max_images,
             **fast,
@@ -317,6 +315,14 @@ def build_demo(settings: Settings | None = None, backend: Backend | None = None)
 
     demo.backend = backend  # type: ignore[attr-defined]  # for tests and app.py to close it
     return demo
+
+
+def _max_images_slider(reference_count: int, sequential: str) -> gr.Slider:
+    limit = gen.max_images_limit(reference_count)
+    if limit > 1:
+        return gr.Slider(minimum=1, maximum=limit, interactive=True, visible=sequential == "auto")
+    # With 14 references a sequence holds one image; Gradio refuses a slider whose minimum equals its maximum.
+    return gr.Slider(minimum=0, maximum=1, value=1, interactive=False, visible=sequential == "auto")
 
 
 def _show(done: gen.Generation) -> tuple[Any, ...]:
