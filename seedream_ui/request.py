@@ -6,6 +6,7 @@ import re
 import unicodedata
 from dataclasses import dataclass, field, replace
 from typing import Any, Literal
+from urllib.parse import urlsplit
 
 from seedream_ui.errors import ValidationError
 from seedream_ui.formats import ALLOWED_FORMATS, is_base64, is_http_url, sniff_base64, split_data_uri
@@ -23,6 +24,7 @@ RECOMMENDED_MAX_CJK = 300
 SequentialMode = Literal["disabled", "auto"]
 OptimizeMode = Literal["standard", "fast"]
 
+_IMAGE_MIME = re.compile(r"image/[a-z0-9.+-]+", re.IGNORECASE)
 _CJK = re.compile(r"[\u3400-\u4dbf\u4e00-\u9fff\uf900-\ufaff]")
 
 
@@ -137,10 +139,15 @@ def validate_image_item(item: object, index: int = 1) -> str:
         raise ValidationError(f"Reference image {index} is empty; give a URL or an image file.", field="image")
     item = item.strip()
     if is_http_url(item):
+        if not _url_host(item):
+            raise ValidationError(
+                f"Reference image {index} is not a URL with a host name: {item[:80]!r}.", field="image"
+            )
         return item
     parts = split_data_uri(item)
     payload = parts[1] if parts else item
-    if sniff_base64(payload) is None:
+    fmt = sniff_base64(payload)
+    if fmt is None:
         raise ValidationError(
             f"Reference image {index} is neither an http(s) URL nor an image in an accepted format "
             f"({', '.join(ALLOWED_FORMATS)}).",
@@ -151,7 +158,17 @@ def validate_image_item(item: object, index: int = 1) -> str:
             f"Reference image {index} is not valid Base64 (it may be cut short or contain line breaks).",
             field="image",
         )
+    if parts is not None and not _IMAGE_MIME.fullmatch(parts[0] or ""):
+        # Judged by content, but the API reads only data:image/<format>;base64,... (not octet-stream or no type).
+        return f"data:image/{fmt};base64,{payload}"
     return item
+
+
+def _url_host(url: str) -> str | None:
+    try:
+        return urlsplit(url).hostname
+    except ValueError:  # e.g. "https://[::1" (an unclosed IPv6 bracket)
+        return None
 
 
 def _validate_bool(value: object, name: str) -> bool:

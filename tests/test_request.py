@@ -323,7 +323,12 @@ VALID_REFERENCES = [
 
 @pytest.mark.parametrize("image", VALID_REFERENCES)
 def test_a_reference_is_a_url_or_base64_of_an_allowed_format_judged_by_content(image: str) -> None:
-    assert GenerateRequest(prompt="x", images=(image,)).validated().images == (image,)
+    sent = GenerateRequest(prompt="x", images=(image,)).validated().images
+    if image.startswith(("data:application/", "data:;")):
+        # Labelled by its content: the API reads only data:image/<format>;base64,...
+        assert sent == (f"data:image/png;base64,{PNG_B64}",)
+    else:
+        assert sent == (image,)
 
 
 def test_a_reference_is_trimmed_of_surrounding_whitespace() -> None:
