@@ -86,8 +86,11 @@ class GenerateRequest:
 
 
 def clean_prompt(prompt: str) -> str:
-    """Drop control characters (they carry no meaning for the model) and surrounding spaces."""
-    kept = (ch for ch in prompt if ch in "\n\t" or unicodedata.category(ch) != "Cc")
+    """Drop control characters (they carry no meaning for the model) and surrounding spaces.
+
+    Lone surrogates (Cs) go too: a browser can send half of an emoji pair, and UTF-8 cannot encode it.
+    """
+    kept = (ch for ch in prompt if ch in "\n\t" or unicodedata.category(ch) not in ("Cc", "Cs"))
     return "".join(kept).strip()
 
 
