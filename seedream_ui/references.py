@@ -53,6 +53,8 @@ JPEG_QUALITY = 90
 Source = Union[str, os.PathLike[str], bytes, bytearray, Image.Image]
 
 _MB = 1024 * 1024
+# A multiple of 3, so that the Base64 of consecutive pieces joins up with no padding in between.
+_B64_PIECE = 3 * 64 * 1024
 # Modes every decoder handles; anything else (CMYK, 16-bit, float, ...) is converted first.
 _PLAIN_MODES = frozenset({"RGB", "RGBA", "L", "LA", "P", "1"})
 _GRAY_MODES = frozenset({"1", "L", "LA", "La", "I", "F"})
@@ -273,10 +275,7 @@ def _stage_bytes(data: bytes, label: str, max_bytes: int, max_pixels: int) -> Pr
     fmt, header = _inspect(data, label)
     if not _can_send_as_is(fmt, data, header, max_bytes, max_pixels):
         return None
-    encoded = base64.b64encode(data).decode("ascii")
-    return PreparedReference(
-        f"data:image/{fmt};base64,{encoded}", label, fmt, header.width, header.height, reencoded=False
-    )
+    return PreparedReference(_data_uri(fmt, data), label, fmt, header.width, header.height, reencoded=False)
 
 
 def _convert_bytes(data: bytes, label: str, max_bytes: int, max_pixels: int) -> PreparedReference:
@@ -473,9 +472,8 @@ def _encode(image: Image.Image, label: str, max_bytes: int, max_pixels: int) -> 
     for _ in range(8):
         data = _save(image, fmt, icc)
         if len(data) <= max_bytes:
-            encoded = base64.b64encode(data).decode("ascii")
             width, height = image.size
-            return PreparedReference(f"data:image/{fmt};base64,{encoded}", label, fmt, width, height, True)
+            return PreparedReference(_data_uri(fmt, data), label, fmt, width, height, True)
         # Encoded size grows about linearly with the pixel count; aim a little below the limit.
         image = _resize(image, math.sqrt(max_bytes / len(data)) * 0.95, label, max_pixels)
     raise ReferenceImageError(
@@ -492,6 +490,22 @@ def _save(image: Image.Image, fmt: str, icc: bytes | None) -> bytes:
         # zlib level 1 is several times faster than the default on photos and costs only a few percent in size.
         image.save(buffer, "PNG", compress_level=1, **options)
     return buffer.getvalue()
+
+
+def _data_uri(fmt: str, data: bytes) -> str:
+    """`data:image/<fmt>;base64,...` with a single full-size copy.
+
+    b64encode().decode() plus an f-string makes three copies of several megabytes each (bytes, str, str with
+    the prefix); encoding cache-sized pieces and joining them once makes one, which brings preparing 14
+    12-megapixel photos from ~1.25x to ~1.0x the cost of plain Base64 (bench/refs.py) and lowers peak memory.
+    """
+    view = memoryview(data)
+    pieces = [f"data:image/{fmt};base64,"]
+    pieces += [
+        binascii.b2a_base64(view[start : start + _B64_PIECE], newline=False).decode("ascii")
+        for start in range(0, len(view), _B64_PIECE)
+    ]
+    return "".join(pieces)
 
 
 def _colour_family(mode: str) -> str:
