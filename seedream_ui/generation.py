@@ -80,6 +80,12 @@ def max_images_limit(reference_count: int) -> int:
     return max(1, MAX_TOTAL_IMAGES - min(reference_count, MAX_REFERENCES))
 
 
+def max_images_choice(reference_count: int, current: float | None) -> tuple[int, int]:
+    """(the slider's maximum, the value to keep): lowered with the limit, so it is never left invalid."""
+    limit = max_images_limit(reference_count)
+    return limit, min(max(int(current or 1), 1), limit)
+
+
 def count_urls(url_text: str) -> int:
     return sum(1 for line in (url_text or "").splitlines() if line.strip())
 

@@ -209,26 +209,31 @@ def build_demo(settings: Settings | None = None, backend: Backend | None = None)
         )
         size.change(gen.size_hint, size, size_info, **fast)
 
-        def on_references(value: Any, kept: list[str], urls: str, seq: str, tell: bool = False) -> tuple[Any, ...]:
+        def on_references(
+            value: Any, kept: list[str], urls: str, seq: str, current: float, tell: bool = False
+        ) -> tuple[Any, ...]:
             merged, problem = gen.merge_uploads(kept, _paths(value), gen.count_urls(urls))
             if problem and tell:
                 gr.Warning(problem)
             return (
                 gr.Gallery(value=merged, label=gen.references_label(len(merged) + gen.count_urls(urls))),
                 merged,
-                _max_images_slider(len(merged) + gen.count_urls(urls), seq),
+                _max_images_slider(len(merged) + gen.count_urls(urls), seq, current),
             )
 
-        def on_upload(value: Any, kept: list[str], urls: str, seq: str) -> tuple[Any, ...]:
-            return on_references(value, kept, urls, seq, tell=True)
+        def on_upload(value: Any, kept: list[str], urls: str, seq: str, current: float) -> tuple[Any, ...]:
+            return on_references(value, kept, urls, seq, current, tell=True)
 
-        references_io = ([image, kept_refs, image_urls, sequential_image_generation], [image, kept_refs, max_images])
+        references_io = (
+            [image, kept_refs, image_urls, sequential_image_generation, max_images],
+            [image, kept_refs, max_images],
+        )
         # The Gallery fires `change` twice per upload; only `upload` (once) explains a refusal.
         image.upload(on_upload, *references_io, trigger_mode="always_last", **telling)
         gr.on([image.change, image_urls.change], on_references, *references_io, trigger_mode="always_last", **fast)
         sequential_image_generation.change(
-            lambda seq, refs, urls: _max_images_slider(len(refs) + gen.count_urls(urls), seq),
-            [sequential_image_generation, kept_refs, image_urls],
+            lambda seq, refs, urls, current: _max_images_slider(len(refs) + gen.count_urls(urls), seq, current),
+            [sequential_image_generation, kept_refs, image_urls, max_images],
             max_images,
             **fast,
         )
@@ -317,10 +322,10 @@ def build_demo(settings: Settings | None = None, backend: Backend | None = None)
     return demo
 
 
-def _max_images_slider(reference_count: int, sequential: str) -> gr.Slider:
-    limit = gen.max_images_limit(reference_count)
+def _max_images_slider(reference_count: int, sequential: str, current: float | None) -> gr.Slider:
+    limit, value = gen.max_images_choice(reference_count, current)
     if limit > 1:
-        return gr.Slider(minimum=1, maximum=limit, interactive=True, visible=sequential == "auto")
+        return gr.Slider(minimum=1, maximum=limit, value=value, interactive=True, visible=sequential == "auto")
     # With 14 references a sequence holds one image; Gradio refuses a slider whose minimum equals its maximum.
     return gr.Slider(minimum=0, maximum=1, value=1, interactive=False, visible=sequential == "auto")
 

@@ -313,3 +313,18 @@ def test_history_keeps_the_newest_generations_first_up_to_the_limit(tmp_path: Pa
     assert history[0].prompt == f"prompt {gen.HISTORY_LIMIT + 2}"
     assert history[-1].prompt == "prompt 3"
     assert history[0].caption == "12:00:22 · 1 image(s) · prompt 22"
+
+
+@pytest.mark.parametrize(
+    ("references", "current", "expected"),
+    [
+        pytest.param(0, 4, (15, 4), id="no references: the choice stays"),
+        pytest.param(12, 4, (3, 3), id="12 references: lowered to the 3 still allowed"),
+        pytest.param(14, 4, (1, 1), id="14 references: one image"),
+        pytest.param(2, None, (13, 1), id="no choice yet: 1"),
+    ],
+)
+def test_max_images_choice_follows_the_reference_count(
+    references: int, current: float | None, expected: tuple[int, int]
+) -> None:
+    assert gen.max_images_choice(references, current) == expected
