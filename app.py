@@ -1,6 +1,8 @@
 """Seedream 4.5 demo: `python app.py` serves it (port from GRADIO_SERVER_PORT, default 7860)."""
 
 import os
+import signal
+import time
 
 os.environ.setdefault("GRADIO_ANALYTICS_ENABLED", "False")  # nothing about visitors leaves the machine
 
@@ -20,4 +22,17 @@ if __name__ == "__main__":
             flush=True,
         )
     demo = build_demo(settings)
-    demo.queue(default_concurrency_limit=settings.concurrency).launch(**launch_options(settings))
+    # SIGTERM (docker stop, a Space restarting) ends the app like Ctrl-C. demo.close() then stops the queue
+    # before the server, so the server stops at once and Gradio deletes the uploads and results it cached;
+    # at exit the backend removes its result folders. Killed by SIGTERM's default action, both were left.
+    signal.signal(signal.SIGTERM, signal.default_int_handler)
+    demo.queue(default_concurrency_limit=settings.concurrency).launch(
+        prevent_thread_lock=True, **launch_options(settings)
+    )
+    try:
+        while demo.is_running:
+            time.sleep(0.2)
+    except KeyboardInterrupt:
+        pass
+    finally:
+        demo.close()
