@@ -359,4 +359,7 @@ def launch_options(settings: Settings) -> dict[str, Any]:
         "max_file_size": settings.max_upload_bytes,
         "footer_links": ["api", "gradio"],
         "show_error": True,
+        # Gradio's run history would keep every input in the browser's localStorage and show it again at
+        # /gradio_api/runs, the key typed in the API key box included.
+        "run_history": False,
     }
