@@ -1,4 +1,4 @@
-"""Run every benchmark and write the results: `python -m bench.run` (about 8 minutes on 2 cores).
+"""Run every benchmark and write the results: `python -m bench.run` (6-7 minutes on 2 cores).
 
     python -m bench.run                 # all figures; rewrites the results section of docs/benchmarks.md
     python -m bench.run --only client,app --quick
@@ -171,7 +171,7 @@ def main(argv: list[str] | None = None) -> int:
         json.dumps({"machine": info, "load": loads, "seconds": seconds, "rows": [r.as_dict() for r in rows]}, indent=1)
     )
     section = render(rows, info, loads, seconds, args.quick)
-    if not args.no_doc and not wanted:
+    if not (args.no_doc or wanted or args.quick):  # only full runs go on the record
         write_doc(section)
         print(f"wrote {DOC.relative_to(ROOT)}")
     else:
