@@ -23,7 +23,9 @@ class Settings:
     # An image sequence at 4K can take minutes; a short read timeout would waste a paid call.
     read_timeout: float = 300.0
     max_retries: int = 2
-    concurrency: int = 16
+    # Generations mostly wait on the remote API (about 1 MB of memory each, see docs/benchmarks.md), so many
+    # can run at once; the limit only bounds memory when a crowd arrives.
+    concurrency: int = 64
     max_upload_mb: float = 30.0
 
     @property

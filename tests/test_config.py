@@ -25,7 +25,7 @@ def test_defaults_when_nothing_is_configured(tmp_path: Path) -> None:
     assert settings.offline
     assert settings.api_url == DEFAULT_API_URL
     assert (settings.connect_timeout, settings.read_timeout) == (10.0, 300.0)
-    assert (settings.max_retries, settings.concurrency, settings.max_upload_mb) == (2, 16, 30.0)
+    assert (settings.max_retries, settings.concurrency, settings.max_upload_mb) == (2, 64, 30.0)
     assert settings.max_upload_bytes == 30 * 1024 * 1024
 
 
