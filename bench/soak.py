@@ -28,6 +28,7 @@ from __future__ import annotations
 import argparse
 import json
 import os
+import shutil
 import statistics
 import subprocess
 import sys
@@ -200,6 +201,7 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--max-slope", type=float, default=3.0, help="MB per minute allowed after warm-up")
     parser.add_argument("--max-growth", type=float, default=25.0, help="MB allowed between 2nd and 4th quarter")
     parser.add_argument("--new-visitor-every", type=int, default=0, help="generations per visitor (0: never)")
+    parser.add_argument("--keep", action="store_true", help="keep the work folder (app log, temp files)")
     parser.add_argument("--analytics-max-events", type=int, default=None,
                         help="cap Gradio's in-memory event analytics (default: Gradio's 10,000)")  # fmt: skip
     args = parser.parse_args(argv)
@@ -244,6 +246,10 @@ def main(argv: list[str] | None = None) -> int:
                 thread.join(timeout=30)
             process.terminate()
             process.wait(timeout=30)
+            # What a stopped app leaves behind; the page's two example images are copies of repo files.
+            left_files, left_mb = disk_usage(workdir / "tmp")
+            if not args.keep:
+                shutil.rmtree(workdir, ignore_errors=True)
 
     quarter = max(1, len(samples) // 4)
     settled = samples[quarter:]
@@ -262,6 +268,7 @@ def main(argv: list[str] | None = None) -> int:
         "new_visitors": counts.new_visitors,
         "kb_per_new_visitor": round((samples[-1].rss_mb - samples[0].rss_mb) * 1024 / counts.new_visitors)
         if counts.new_visitors else None,
+        "temp_files_left_after_stop": left_files, "temp_mb_left_after_stop": round(left_mb, 2),
         "memory_grows": grows, "samples": [asdict(s) for s in samples],
     }  # fmt: skip
     out = ROOT / "bench" / "results" / "soak.json"
@@ -272,6 +279,8 @@ def main(argv: list[str] | None = None) -> int:
         f"503s, {len(counts.unexpected_errors)} unexpected errors.\nRSS median {second:.1f} MB (2nd quarter) -> "
         f"{last:.1f} MB (last quarter); slope after warm-up {slope:+.2f} MB/min; peak {result['peak_rss_mb']} MB."
     )
+    print(f"After the app stopped: {left_files} temporary files ({left_mb:.1f} MB) left "
+          f"(of {samples[-1].temp_files} files, {samples[-1].temp_mb:.0f} MB at the end of the run).")
     if counts.new_visitors:
         print(f"{counts.new_visitors} new visitors: about {result['kb_per_new_visitor']} KB of memory each "
               "(Gradio keeps each session's state; see the module docstring).")
