@@ -3,7 +3,7 @@
 Both sides generate the same request (the one the page builds for the prompt at 2K) from the same stand-in
 process at zero latency, alternating. The app side is what a gradio_client user gets from one generation:
 Client.predict() in a fresh session (reset_session(), so the history holds this generation only), returning
-when the outputs (gallery image, zip, history thumbnail) are downloaded. Diagnostic variants, each against
+when the outputs (gallery image, zip) are downloaded. Diagnostic variants, each against
 its own interleaved baseline: without downloading the files, with ssl_verify=False, and the app through
 Gradio's HTTP API directly (async httpx on /gradio_api/call/generate, no gradio_client at all).
 """
@@ -101,8 +101,8 @@ def run(quick: bool = False) -> Row:
         )
     row.raw["growing_history_s"] = history
     row.notes.append(
-        "one gradio_client session reused (history grows to its cap of 20; every call downloads the whole history "
-        f"gallery again): calls 1-3 {', '.join(f'{t * 1000:.0f}' for t in history[:3])} ms, calls 19-21 "
+        "one gradio_client session reused for 21 calls (the session's history is kept on the page only, so a "
+        f"call's cost should not grow): calls 1-3 {', '.join(f'{t * 1000:.0f}' for t in history[:3])} ms, calls 19-21 "
         f"{', '.join(f'{t * 1000:.0f}' for t in history[-3:])} ms"
     )
     row.notes.append("Stand-in and app each in their own process; the clients in the benchmark process.")

@@ -276,15 +276,14 @@ def build_demo(settings: Settings | None = None, backend: Backend | None = None)
                 ) from None
             for warning in done.warnings:
                 gr.Warning(warning)
-            new_history = gen.add_to_history(history or [], done)
-            return _show(done) + (new_history, _history_items(new_history), None)
+            return _show(done) + (gen.add_to_history(history or [], done), None)
 
         generate_event = gr.on(
             [run.click, prompt.submit],
             generate,
             [prompt, size, image, image_urls, watermark, optimize_prompt_mode,
              sequential_image_generation, max_images, api_key, history],
-            [results, download_all, status, history, history_gallery, selected],
+            [results, download_all, status, history, selected],
             api_name="generate",
             api_description="Generate images with Seedream 4.5. Parameters follow the API's fields.",
             concurrency_limit=settings.concurrency,
@@ -295,6 +294,9 @@ def build_demo(settings: Settings | None = None, backend: Backend | None = None)
             show_progress="minimal",
             scroll_to_output=True,
         )
+        # The history gallery is filled by a separate step, not by /generate: otherwise every API call would
+        # download the whole history again (up to 20 generations) along with its own results.
+        generate_event.success(_history_items, history, history_gallery, **fast)
         stop.click(None, cancels=[generate_event], api_visibility="private")
 
         # ---- results --------------------------------------------------------------------------------
@@ -325,7 +327,9 @@ def build_demo(settings: Settings | None = None, backend: Backend | None = None)
 def _max_images_slider(reference_count: int, sequential: str, current: float | None) -> gr.Slider:
     limit, value = gen.max_images_choice(reference_count, current)
     if limit > 1:
-        return gr.Slider(minimum=1, maximum=limit, value=value, interactive=True, visible=sequential == "auto")
+        # Send a value only when it must come down: a late reference event must not undo what the user just set.
+        kept = {} if value == current else {"value": value}
+        return gr.Slider(minimum=1, maximum=limit, interactive=True, visible=sequential == "auto", **kept)
     # With 14 references a sequence holds one image; Gradio refuses a slider whose minimum equals its maximum.
     return gr.Slider(minimum=0, maximum=1, value=1, interactive=False, visible=sequential == "auto")
 

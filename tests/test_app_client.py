@@ -76,10 +76,10 @@ def test_only_generate_is_offered_as_an_api_endpoint(client: Client) -> None:
                      "sequential_image_generation", "max_images", "api_key"]  # fmt: skip
 
 
-def test_generate_returns_images_of_the_requested_size_a_zip_a_status_and_history(
+def test_generate_returns_images_of_the_requested_size_a_zip_and_a_status(
     client: Client, stub: StubServer
 ) -> None:
-    results, download, status, history = generate(client, size="2560x1440")
+    results, download, status = generate(client, size="2560x1440")
 
     (image_path,) = gallery_files(results)
     with Image.open(image_path) as image:
@@ -94,14 +94,13 @@ def test_generate_returns_images_of_the_requested_size_a_zip_a_status_and_histor
         record = json.loads(archive.read("request.json"))
     assert record["prompt"] == "a lighthouse at dusk" and record["size"] == "2560x1440"
 
-    assert len(history) == 1 and history[0]["caption"].endswith("· 1 image(s) · a lighthouse at dusk")
     (sent,) = stub.requests()
     assert sent["api_key"] == SERVER_KEY and sent["status"] == 200
 
 
 def test_uploaded_references_and_urls_reach_the_api_in_order(client: Client, stub: StubServer, tmp_path: Path) -> None:
     sketch = png(tmp_path, "sketch.png")
-    results, _, _, _ = generate(
+    results, _, _ = generate(
         client,
         "turn the sketch into a photo",
         image=[{"image": handle_file(sketch), "caption": None}],
@@ -115,14 +114,14 @@ def test_uploaded_references_and_urls_reach_the_api_in_order(client: Client, stu
 
 
 def test_a_sequence_returns_max_images_results(client: Client, stub: StubServer) -> None:
-    results, _, status, _ = generate(client, "a storyboard", sequential_image_generation="auto", max_images=3)
+    results, _, status = generate(client, "a storyboard", sequential_image_generation="auto", max_images=3)
     assert len(results) == 3
     assert status.startswith("✓ 3 images · 1920x1920")
     assert stub.requests()[0]["body"]["sequential_image_generation_options"] == {"max_images": 3}
 
 
 def test_max_images_is_not_sent_when_sequential_generation_is_off(client: Client, stub: StubServer) -> None:
-    results, _, _, _ = generate(client, sequential_image_generation="disabled", max_images=5)
+    results, _, _ = generate(client, sequential_image_generation="disabled", max_images=5)
     assert len(results) == 1
     body = stub.requests()[0]["body"]
     assert body["sequential_image_generation"] == "disabled"
@@ -169,14 +168,17 @@ def test_api_failures_arrive_as_errors_a_person_can_act_on(
     assert SERVER_KEY not in caught.value.message
 
 
-def test_each_session_keeps_its_own_history_newest_first(app: RunningApp, downloads: Path) -> None:
+def test_each_call_returns_only_its_own_results_not_the_session_history(app: RunningApp, downloads: Path) -> None:
+    # The page's history gallery is filled by a private step: an API caller never re-downloads earlier results.
     first = Client(app.url, verbose=False, download_files=str(downloads))
     other = Client(app.url, verbose=False, download_files=str(downloads))
     generate(first, "first prompt")
-    *_, history = generate(first, "second prompt")
-    assert [h["caption"].rsplit("· ", 1)[1] for h in history] == ["second prompt", "first prompt"]
-    *_, other_history = generate(other, "someone else")
-    assert len(other_history) == 1
+    outputs = generate(first, "second prompt")
+    assert len(outputs) == 3
+    (second,) = gallery_files(outputs[0])
+    assert read_marker(second.read_bytes())["prompt"] == "second prompt"
+    (theirs,) = gallery_files(generate(other, "someone else")[0])
+    assert read_marker(theirs.read_bytes())["prompt"] == "someone else"
 
 
 def test_offline_preview_uses_its_own_stand_in_unless_the_visitor_brings_a_key(
@@ -186,7 +188,7 @@ def test_offline_preview_uses_its_own_stand_in_unless_the_visitor_brings_a_key(
     with running_app(Settings(api_url=stub.url, max_retries=0, read_timeout=30)) as preview:
         assert preview.backend.offline and preview.backend.stub is not None
         client = Client(preview.url, verbose=False, download_files=str(downloads))
-        results, _, _, _ = generate(client, "preview please")
+        results, _, _ = generate(client, "preview please")
         assert read_marker(gallery_files(results)[0].read_bytes())["prompt"] == "preview please"
         assert len(preview.backend.stub.requests()) == 1
         assert stub.requests() == []
@@ -203,7 +205,7 @@ def test_python_app_py_with_a_key_generates_and_never_logs_the_key(
     env = {"SEEDREAM_API_KEY": secret, "SEEDREAM_API_URL": stub.url, "SEEDREAM_MAX_RETRIES": "0"}
     with app_process(tmp_path, env) as app:
         client = Client(app.url, verbose=False, download_files=str(tmp_path / "downloads"))
-        results, _, status, _ = generate(client, "from a real process")
+        results, _, status = generate(client, "from a real process")
         assert status.startswith("✓ 1 image")
         stub.queue_faults(["401"])
         with pytest.raises(AppError, match="rejected"):
@@ -220,7 +222,7 @@ def test_python_app_py_with_a_key_generates_and_never_logs_the_key(
 def test_python_app_py_without_a_key_generates_placeholders_out_of_the_box(tmp_path: Path) -> None:
     with app_process(tmp_path) as app:
         client = Client(app.url, verbose=False, download_files=str(tmp_path / "downloads"))
-        results, _, _, _ = generate(client, "offline preview")
+        results, _, _ = generate(client, "offline preview")
     (path,) = gallery_files(results)
     marker = read_marker(path.read_bytes())
     assert marker is not None and marker["prompt"] == "offline preview" and marker["size"] == SMALL

@@ -339,7 +339,7 @@ def test_the_generate_handler_sends_a_valid_request_or_refuses_before_sending(
         values["api_key"], [],
     )  # fmt: skip
     try:
-        results, _, status, _, history, _, *_ = asyncio.run(handler.fn(*arguments))
+        results, _, status, history, _ = asyncio.run(handler.fn(*arguments))
     except gr.Error as refusal:
         message = str(refusal.message)
         note(f"refused: {message}")
@@ -485,7 +485,7 @@ def test_a_file_seedream_cannot_use_is_refused_by_name_before_any_request(
 
 
 def test_a_cmyk_jpeg_is_sent_as_rgb(client: Client, stub: StubServer, files: dict[str, str]) -> None:
-    _, _, status, _ = generate(client, uploads=[files["cmyk.jpg"]])
+    _, _, status = generate(client, uploads=[files["cmyk.jpg"]])
     assert status.startswith("✓")
     sent = sent_reference(stub)
     assert (sent.format, sent.mode, sent.size) == ("JPEG", "RGB", (64, 48))
@@ -560,15 +560,15 @@ SENT_PROMPTS = [
 def test_unusual_prompts_reach_the_api_as_the_person_meant_them(
     client: Client, stub: StubServer, typed: str, received: str
 ) -> None:
-    _, _, status, history = generate(client, prompt=typed)
+    results, _, status = generate(client, prompt=typed)
     assert status.startswith("✓ 1 image")
     assert stub.requests()[-1]["body"]["prompt"] == received
-    assert history[0]["caption"].endswith(received[:47] + ("…" if len(received) > 48 else ""))
+    assert len(results) == 1
 
 
 def test_a_10000_word_prompt_is_sent_whole_with_a_warning(client: Client, stub: StubServer) -> None:
     prompt = " ".join(f"word{index}" for index in range(10_000))
-    _, _, status, _ = generate(client, prompt=prompt)
+    _, _, status = generate(client, prompt=prompt)
     assert status.startswith("✓ 1 image")
     assert "The prompt is long (10,000 words" in status and "may ignore the rest" in status
     assert stub.requests()[-1]["body"]["prompt"] == prompt

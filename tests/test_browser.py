@@ -335,6 +335,14 @@ def test_sequential_generation_shows_max_images_and_returns_that_many(
     assert body["sequential_image_generation"] == "auto"
     assert body["sequential_image_generation_options"] == {"max_images": 3}
 
+    # More references lower the limit, and a chosen value above it comes down with it.
+    max_images.locator("input[type=number]").fill("12")
+    max_images.locator("input[type=number]").press("Tab")
+    upload(page, references[3:5])
+    expect_reference_count(page, 5)
+    expect(max_images.locator("input[type=range]")).to_have_attribute("max", "10")
+    expect(max_images.locator("input[type=number]")).to_have_value("10")
+
     page.get_by_label("Single image").check()
     expect(max_images).to_be_hidden()
 

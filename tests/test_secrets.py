@@ -94,7 +94,7 @@ def test_the_keys_appear_nowhere_and_nothing_private_is_left_on_disk(
         session = Client(app.url, verbose=False, download_files=False)
         # A generation with a reference upload, a sequence of two, with the server's key.
         upload = reference_png(tmp_path)
-        results, zip_file, status, _ = session.predict(
+        results, zip_file, status = session.predict(
             **inputs("a private picture", image=[{"image": handle_file(upload), "caption": None}],
                      sequential_image_generation="auto"), api_name="/generate",
         )  # fmt: skip
@@ -273,7 +273,7 @@ def test_a_visitor_without_a_key_stays_on_the_built_in_preview(
     app, _ = preview_app
     open_stub.reset()
     session = Client(app.url, verbose=False, download_files=False)
-    _, _, status, _ = session.predict(**inputs("no key of my own"), api_name="/generate")
+    _, _, status = session.predict(**inputs("no key of my own"), api_name="/generate")
     session.close()
     assert status.startswith("✓")
     assert open_stub.requests() == []  # the built-in stand-in answered, with its own random key
@@ -285,7 +285,7 @@ def test_files_of_one_session_cannot_be_fetched_by_guessing_from_another(
     app, gradio_dir = preview_app
     alice = Client(app.url, verbose=False, download_files=False)
     upload = reference_png(tmp_path)
-    results, zip_file, _, _ = alice.predict(
+    results, zip_file, _ = alice.predict(
         **inputs("alice's picture", image=[{"image": handle_file(upload), "caption": None}]), api_name="/generate"
     )
     alice.close()
@@ -322,8 +322,9 @@ def test_files_of_one_session_cannot_be_fetched_by_guessing_from_another(
     assert httpx.get(result_url, timeout=10).status_code == 200
     assert httpx.get(zip_file["value"]["url"], timeout=10).status_code == 200
 
-    # And another session's history holds only its own generation.
+    # And another session gets only its own results, never alice's files.
     bob = Client(app.url, verbose=False, download_files=False)
-    _, _, _, history = bob.predict(**inputs("bob's picture"), api_name="/generate")
+    bob_results, bob_zip, _ = bob.predict(**inputs("bob's picture"), api_name="/generate")
     bob.close()
-    assert [item["caption"].split(" · ")[-1] for item in history] == ["bob's picture"]
+    assert [item["image"]["url"] for item in bob_results] != [item["image"]["url"] for item in results]
+    assert bob_zip["value"]["url"] != zip_file["value"]["url"]
