@@ -4,6 +4,7 @@ Every session must succeed with its own images (the stand-in marks each image wi
 prompt: no cross-session mix-up), the 50 generations must overlap instead of queueing behind each other
 (wall time close to 1 s plus overhead, not 50 s), and the app's peak memory is recorded.
 Figures go to test-artifacts/load.json; docs/reliability.md quotes them. The soak run is bench/soak.py.
+Also: many generations do not each rescan every result folder (found by the soak).
 """
 
 from __future__ import annotations
