@@ -11,6 +11,7 @@ from collections.abc import Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass
 from pathlib import Path
+from typing import Any
 
 import httpx
 
@@ -18,6 +19,7 @@ from seedream_ui.backend import Backend, create_backend
 from seedream_ui.config import Settings
 
 ROOT = Path(__file__).resolve().parent.parent
+SMALL = "1920x1920"  # the fewest pixels the API allows: the cheapest image for the stand-in to draw
 ARTIFACTS = ROOT / "test-artifacts"
 CHROMIUM = "/usr/bin/chromium"
 CHROMIUM_ARGS = [
@@ -29,6 +31,21 @@ CHROMIUM_ARGS = [
     "--disable-component-update",
     "--disable-sync",
 ]
+
+
+def generate_inputs(prompt: str = "a lighthouse at dusk", **fields: Any) -> dict[str, Any]:
+    """Every parameter of the app's /generate endpoint, at cheap defaults; `fields` override them."""
+    return {
+        "prompt": prompt,
+        "size": SMALL,
+        "image": [],
+        "image_urls": "",
+        "watermark": True,
+        "optimize_prompt_mode": "standard",
+        "sequential_image_generation": "disabled",
+        "max_images": 1,
+        "api_key": "",
+    } | fields
 
 
 def free_port() -> int:

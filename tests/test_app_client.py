@@ -18,10 +18,9 @@ from PIL import Image
 
 from seedream_ui.config import Settings
 from seedream_ui.stub_api import StubServer, read_marker
-from tests.support import RunningApp, app_process, running_app
+from tests.support import SMALL, RunningApp, app_process, generate_inputs, running_app
 
 SERVER_KEY = "server-key-7c1e"
-SMALL = "1920x1920"  # the smallest square the API allows: the cheapest for the stand-in to draw
 
 
 @pytest.fixture(scope="module")
@@ -50,18 +49,7 @@ def png(folder: Path, name: str, size: tuple[int, int] = (48, 32)) -> str:
 
 
 def generate(client: Client, prompt: str = "a lighthouse at dusk", **fields: Any) -> tuple[Any, ...]:
-    arguments: dict[str, Any] = {
-        "prompt": prompt,
-        "size": SMALL,
-        "image": [],
-        "image_urls": "",
-        "watermark": True,
-        "optimize_prompt_mode": "standard",
-        "sequential_image_generation": "disabled",
-        "max_images": 4,
-        "api_key": "",
-    } | fields
-    return client.predict(**arguments, api_name="/generate")
+    return client.predict(**generate_inputs(prompt, **({"max_images": 4} | fields)), api_name="/generate")
 
 
 def gallery_files(value: list[dict[str, Any]]) -> list[Path]:

@@ -40,10 +40,9 @@ from seedream_ui.errors import ValidationError
 from seedream_ui.request import GenerateRequest
 from seedream_ui.stub_api import InvalidArgument, StubServer, validate_body
 from seedream_ui.ui import build_demo
-from tests.support import ARTIFACTS, CHROMIUM, CHROMIUM_ARGS, RunningApp, running_app
+from tests.support import ARTIFACTS, CHROMIUM, CHROMIUM_ARGS, SMALL, RunningApp, generate_inputs, running_app
 
 KEY = "server-key-bad-input"
-SMALL = "1920x1920"  # the fewest pixels the API allows: the cheapest image for the stand-in to draw
 BUG_MESSAGE = "Something went wrong on our side"
 
 
@@ -441,12 +440,8 @@ def client(module_client: Client) -> Client:
 
 
 def generate(client: Client, prompt: str = "combine these", uploads: list[str] = (), **fields: Any) -> tuple[Any, ...]:  # type: ignore[assignment]
-    arguments = {
-        "prompt": prompt, "size": SMALL, "image": [{"image": handle_file(path), "caption": None} for path in uploads],
-        "image_urls": "", "watermark": True, "optimize_prompt_mode": "standard",
-        "sequential_image_generation": "disabled", "max_images": 1, "api_key": "",
-    } | fields  # fmt: skip
-    return client.predict(**arguments, api_name="/generate")
+    images = [{"image": handle_file(path), "caption": None} for path in uploads]
+    return client.predict(**generate_inputs(prompt, **({"image": images} | fields)), api_name="/generate")
 
 
 def sent_reference(stub: StubServer, index: int = 0) -> Image.Image:

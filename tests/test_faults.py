@@ -19,10 +19,9 @@ from gradio_client import Client
 from gradio_client.exceptions import AppError
 
 from seedream_ui.stub_api import StubConfig, StubServer, read_marker
-from tests.support import ARTIFACTS, CHROMIUM, CHROMIUM_ARGS, AppProcess, app_process
+from tests.support import ARTIFACTS, CHROMIUM, CHROMIUM_ARGS, SMALL, AppProcess, app_process, generate_inputs
 
 KEY = "sk-faults-SECRET-5e1d9c"
-SMALL = "1920x1920"  # the fewest pixels the API allows: the cheapest image for the stand-in to draw
 MAX_RETRIES = 2
 ATTEMPTS = MAX_RETRIES + 1
 READ_TIMEOUT = 1.5
@@ -86,18 +85,7 @@ def log_mark(app: AppProcess) -> Iterator[int]:
 
 
 def inputs(prompt: str = "a lighthouse at dusk", **fields: Any) -> dict[str, Any]:
-    values = {
-        "prompt": prompt,
-        "size": SMALL,
-        "image": [],
-        "image_urls": "",
-        "watermark": True,
-        "optimize_prompt_mode": "standard",
-        "sequential_image_generation": "disabled",
-        "max_images": 1,
-        "api_key": "",
-    }
-    return values | fields
+    return generate_inputs(prompt, **fields)
 
 
 def generate(client: Client, **fields: Any) -> tuple[Any, ...]:

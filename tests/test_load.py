@@ -31,12 +31,11 @@ from PIL import Image
 from seedream_ui import generation as gen
 from seedream_ui.client import GeneratedImage, GenerationResult
 from seedream_ui.stub_api import read_marker
-from tests.support import ARTIFACTS, AppProcess, app_process, free_port, wait_until_up
+from tests.support import ARTIFACTS, SMALL, AppProcess, app_process, free_port, generate_inputs, wait_until_up
 
 SESSIONS = 50
 LATENCY = 1.0  # seconds the stand-in waits before answering each generation
 KEY = "sk-load-SECRET-3b8e"
-SMALL = "1920x1920"
 
 
 @dataclass(frozen=True)
@@ -103,10 +102,7 @@ def memory_kb(pid: int) -> dict[str, int]:
 
 def run_session(client: Client, session: int, prompt: str) -> Outcome:
     started = time.perf_counter()
-    images, _, status = client.predict(
-        prompt=prompt, size=SMALL, image=[], image_urls="", watermark=True, optimize_prompt_mode="standard",
-        sequential_image_generation="disabled", max_images=1, api_key="", api_name="/generate",
-    )  # fmt: skip
+    images, _, status = client.predict(**generate_inputs(prompt), api_name="/generate")
     return Outcome(session, prompt, time.perf_counter() - started, images, status)
 
 

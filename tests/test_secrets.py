@@ -33,13 +33,22 @@ from starlette.routing import Route
 
 from seedream_ui.config import Settings
 from seedream_ui.stub_api import StubConfig, StubServer
-from tests.support import ARTIFACTS, CHROMIUM, CHROMIUM_ARGS, AppProcess, app_process, free_port, running_app
+from tests.support import (
+    ARTIFACTS,
+    CHROMIUM,
+    CHROMIUM_ARGS,
+    SMALL,
+    AppProcess,
+    app_process,
+    free_port,
+    generate_inputs,
+    running_app,
+)
 
 SERVER_KEY = "sk-server-SECRET-9d2f61aa"
 VISITOR_KEY = "sk-visitor-SECRET-40c1e7bb"  # a key the API does not know: 401
 SPACED_KEY = "sk visitor SECRET 77e0 with spaces"  # cannot be sent in a header at all
 SECRETS = (SERVER_KEY, VISITOR_KEY, SPACED_KEY, "SECRET")
-SMALL = "1920x1920"
 EXAMPLE_ASSETS = {"teapot-sketch.png", "palette.png"}  # the page's examples: copies of files in the repo
 # Routes that stream or change state; every other GET route without parameters is fetched and searched.
 SKIPPED_ROUTES = {"/logout", "/gradio_api/queue/data", "/gradio_api/dev/reload", "/gradio_api/vibe-code",
@@ -58,10 +67,7 @@ def reference_png(folder: Path) -> str:
 
 
 def inputs(prompt: str, **fields: Any) -> dict[str, Any]:
-    return {
-        "prompt": prompt, "size": SMALL, "image": [], "image_urls": "", "watermark": True,
-        "optimize_prompt_mode": "standard", "sequential_image_generation": "disabled", "max_images": 2, "api_key": "",
-    } | fields  # fmt: skip
+    return generate_inputs(prompt, **({"max_images": 2} | fields))
 
 
 def files_under(folder: Path) -> list[Path]:
