@@ -426,19 +426,6 @@ def app(stub_server: StubServer) -> Iterator[RunningApp]:
         yield running
 
 
-@pytest.fixture(scope="module")
-def module_client(app: RunningApp) -> Iterator[Client]:
-    session = Client(app.url, verbose=False, download_files=False)
-    yield session
-    session.close()
-
-
-@pytest.fixture
-def client(module_client: Client) -> Client:
-    module_client.reset_session()
-    return module_client
-
-
 def generate(client: Client, prompt: str = "combine these", uploads: list[str] = (), **fields: Any) -> tuple[Any, ...]:  # type: ignore[assignment]
     images = [{"image": handle_file(path), "caption": None} for path in uploads]
     return client.predict(**generate_inputs(prompt, **({"image": images} | fields)), api_name="/generate")

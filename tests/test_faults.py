@@ -57,20 +57,6 @@ def stub(api: StubServer) -> StubServer:
     return api
 
 
-@pytest.fixture(scope="module")
-def module_client(app: AppProcess) -> Iterator[Client]:
-    session = Client(app.url, verbose=False, download_files=False)
-    yield session
-    session.close()
-
-
-@pytest.fixture
-def client(module_client: Client) -> Client:
-    """A fresh session (its own history) for each test; one Client, so its start-up is paid once."""
-    module_client.reset_session()
-    return module_client
-
-
 @pytest.fixture
 def log_mark(app: AppProcess) -> Iterator[int]:
     """Fails the test if the app logged a stack trace while it ran: every fault here is an expected one."""
