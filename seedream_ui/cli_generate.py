@@ -38,6 +38,10 @@ class CommandLineError(SeedreamError):
     """An option the command line cannot use (a missing key file, an --out that is a file, ...): exit 2."""
 
 
+class ResultsNotSavedError(SeedreamError):
+    """The images came back but could not be written (a full disk, say): exit 1."""
+
+
 @dataclass
 class Target:
     """Where the request goes: the configured API, or (no key) the in-process stand-in of the offline preview."""
@@ -72,16 +76,13 @@ def generate_command(args: argparse.Namespace) -> int:
         started = time.perf_counter()
         result = asyncio.run(_generate(request, target, progress))
         elapsed = time.perf_counter() - started
-        files, request_file = write_results(out, result.images, request, names, datetime.now())
+        files, request_file = save(out, result.images, request, names)
     except KeyboardInterrupt:
         progress.end("Stopped waiting. The request was sent and may be billed." if sent else "Stopped; nothing sent.")
         return EXIT_INTERRUPTED
     except SeedreamError as error:
         invalid = isinstance(error, (ValidationError, ConfigError, CommandLineError))
         return _fail(args, progress, error, EXIT_INVALID if invalid else EXIT_FAILED)
-    except OSError as error:  # the images came back but could not be saved
-        failure = CommandLineError(f"Could not save the results in {args.out}: {error.strerror or error}.")
-        return _fail(args, progress, failure, EXIT_FAILED)
     finally:
         if target is not None:
             target.close()
@@ -95,6 +96,15 @@ def generate_command(args: argparse.Namespace) -> int:
     else:
         print("\n".join(str(path) for path in [*files, request_file]))
     return EXIT_OK
+
+
+def save(out: Path, images: Sequence[Any], request: GenerateRequest, names: Sequence[str]) -> tuple[list[Path], Path]:
+    try:
+        return write_results(out, images, request, names, datetime.now())
+    except OSError as error:
+        raise ResultsNotSavedError(
+            f"The images were generated but could not be saved in {out}: {error.strerror or error}."
+        ) from None
 
 
 def build_request(args: argparse.Namespace) -> tuple[GenerateRequest, list[str]]:

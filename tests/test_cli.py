@@ -11,7 +11,9 @@ import hashlib
 import importlib.util
 import json
 import os
+import pty
 import re
+import select
 import signal
 import subprocess
 import sys
@@ -263,24 +265,45 @@ def test_an_api_nobody_listens_on_exits_1(run: Run) -> None:
     assert "Could not connect to Seedream at 127.0.0.1" in done.stderr
 
 
-def test_ctrl_c_while_waiting_stops_with_130_and_says_the_call_may_be_billed(stub: StubServer, tmp_path: Path) -> None:
-    stub.queue_faults(["hang"])
-    env = child_env(SEEDREAM_API_URL=stub.url, SEEDREAM_API_KEY=KEY)
+def read_available(fd: int, wait: float) -> bytes:
+    """What a pseudo-terminal has to say within `wait` seconds (b"" once its other end is closed)."""
+    if not select.select([fd], [], [], wait)[0]:
+        return b""
+    try:
+        return os.read(fd, 65536)
+    except OSError:  # EIO: the child closed the terminal
+        return b""
+
+
+def test_on_a_terminal_a_counter_runs_while_waiting_and_ctrl_c_stops_with_130(stub: StubServer, tmp_path: Path) -> None:
+    stub.queue_faults(["hang"])  # the stand-in answers only when the client leaves
+    terminal, child_end = pty.openpty()
     child = subprocess.Popen(
         [sys.executable, "-m", "seedream_ui", "generate", "a fox", "--size", SMALL],
-        cwd=tmp_path, env=env, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True,
+        cwd=tmp_path, env=child_env(SEEDREAM_API_URL=stub.url, SEEDREAM_API_KEY=KEY),
+        stdout=subprocess.PIPE, stderr=child_end, text=True,
     )  # fmt: skip
+    os.close(child_end)
+    seen = b""
     try:
         deadline = time.monotonic() + 60
-        while not stub.requests() and time.monotonic() < deadline:
-            time.sleep(0.1)
+        while (b"waiting for the images" not in seen or not stub.requests()) and time.monotonic() < deadline:
+            seen += read_available(terminal, 0.2)
         child.send_signal(signal.SIGINT)
-        out, err = child.communicate(timeout=30)
+        out, _ = child.communicate(timeout=30)
+        while chunk := read_available(terminal, 2):
+            seen += chunk
     finally:
         child.kill()
+        os.close(terminal)
+    shown = seen.decode()
+    assert re.search(r"\r  waiting for the images… \d+ s", shown)  # redrawn in place
+    assert "\x1b[K" in shown.split("Stopped waiting")[0]  # the counter line is erased before the next line
+    assert "Stopped waiting. The request was sent and may be billed." in shown
+    assert "Traceback" not in shown
     assert child.returncode == 130
-    assert "Stopped waiting" in err and "Traceback" not in err
     assert out == ""
+    assert len(stub.requests()) == 1
 
 
 # ---- the other commands -----------------------------------------------------------------------------------
