@@ -134,6 +134,18 @@ def test_a_sequence_asks_for_max_images_and_prints_the_paths_with_start_and_end_
     assert "\r" not in done.stderr
 
 
+def test_a_long_prompt_is_sent_with_the_pages_warning_once(run: Run, stub: StubServer) -> None:
+    prompt = "a fox " * 350  # 700 words: over the recommended 600
+    warning = GenerateRequest(prompt=prompt).warnings()
+
+    done = run("generate", prompt, "--size", SMALL, "--json")
+
+    assert done.returncode == 0, done.stderr
+    assert json.loads(done.stdout)["warnings"] == warning != []
+    assert f"⚠ {warning[0]}" in done.stderr
+    assert len(stub.requests()) == 1
+
+
 def test_a_second_run_in_the_same_folder_overwrites_nothing(run: Run, tmp_path: Path) -> None:
     first = run("generate", "first", "--size", SMALL).stdout.split()
     second = run("generate", "second", "--size", SMALL).stdout.split()
