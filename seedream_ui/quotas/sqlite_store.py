@@ -61,12 +61,12 @@ class SQLiteStore:
         try:
             # 0o700: the hashes are not secret, but nobody else on the machine needs them.
             self.path.parent.mkdir(mode=0o700, parents=True, exist_ok=True)
-            with self._write() as db:
-                for statement in SCHEMA.split(";"):
-                    if statement.strip():
-                        db.execute(statement)
+            # Every statement is IF NOT EXISTS: processes starting together may all run it.
+            self._connection().executescript(SCHEMA)
         except OSError as exc:
             raise StoreError(f"cannot create {self.path.parent}: {exc.strerror}") from None
+        except sqlite3.Error as exc:
+            raise StoreError(f"usage database unavailable: {exc}") from None
 
     # -- connections and transactions
 
