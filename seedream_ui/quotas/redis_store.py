@@ -138,10 +138,9 @@ class RedisStore:
 
     def reserve(self, ask: Ask, limits: Limits) -> Decision:
         keys = self._visitor_keys(ask.visitor) + self._day_keys(ask.day)
-        argv = [
-            repr(ask.now), ask.id, ask.images, ask.cost_micros, repr(ask.lease_until), limits.images_per_hour,
-            limits.images_per_day, limits.concurrency, limits.budget_micros, ask.visitor, KEEP,
-        ]  # fmt: skip
+        argv = [repr(ask.now), ask.id, ask.images, ask.cost_micros, repr(ask.lease_until)]
+        argv += [limits.images_per_hour, limits.images_per_day, limits.concurrency, limits.budget_micros]
+        argv += [ask.visitor, KEEP]
         limit, in_flight, spent, flat = self._call(self._reserve, keys=keys, args=argv)
         events = tuple((float(flat[i]), int(flat[i + 1])) for i in range(0, len(flat), 2))
         return Decision(_text(limit) or None, Usage(events, int(in_flight), int(spent)))
