@@ -76,7 +76,7 @@ class RedisServer:
             self.process = None
 
 
-def gate_on(store: QuotaStore, clock: FakeClock, **limits: Any) -> QuotaGate:
-    """A gate with generous limits except those given (0 = unlimited): tests name the limit they exercise."""
+def gate_on(store: QuotaStore, clock: FakeClock, *, preview: bool = False, **limits: Any) -> QuotaGate:
+    """A gate with no limits except those given (0 = unlimited): each test names the limit it exercises."""
     settings = {"images_per_hour": 0, "images_per_day": 0, "concurrency": 0, "budget_micros": 0} | limits
-    return QuotaGate(store, Limits(**settings), clock=clock)
+    return QuotaGate(store, Limits(**settings), clock=clock, preview=preview)

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import asyncio
+import threading
 
 import pytest
 
@@ -224,3 +225,57 @@ def test_the_estimate_before_a_click_names_images_and_cost(store: QuotaStore, cl
     assert gate.estimate(1) == "1 image · about $0.04"
     assert gate.estimate(15) == "up to 15 images · about $0.60"
     assert gate_on(store, clock, price_micros=2_500).estimate(1) == "1 image · about $0.0025"
+
+
+async def test_in_offline_preview_nothing_is_counted_or_billed(store: QuotaStore, clock: FakeClock):
+    gate = gate_on(store, clock, images_per_hour=1, concurrency=1, preview=True)
+    for _ in range(3):
+        async with gate.reserve(ALICE, images=4) as reservation:
+            charge = await reservation.settle(4)
+    assert (charge.cost, charge.text) == (0.0, "4 images · preview, nothing billed")
+    assert (await gate.spent(ALICE)).hour_images == 0
+
+
+def test_the_session_total_names_images_and_cost(store: QuotaStore, clock: FakeClock):
+    assert gate_on(store, clock, price_micros=40_000).session_text(5) == "this session: 5 images · about $0.20"
+
+
+class HeldStore:
+    """Wraps a store; `reserve` waits until the test lets it answer, like a slow disk or network."""
+
+    def __init__(self, store: QuotaStore) -> None:
+        self.store = store
+        self.entered, self.answer, self.settled = threading.Event(), threading.Event(), threading.Event()
+
+    def __getattr__(self, name: str):
+        return getattr(self.store, name)
+
+    def reserve(self, *args):
+        self.entered.set()
+        self.answer.wait(30)
+        return self.store.reserve(*args)
+
+    def settle(self, *args):
+        self.store.settle(*args)
+        self.settled.set()
+
+
+async def test_a_visitor_who_stops_while_the_store_decides_gets_the_reservation_back(
+    store: QuotaStore, clock: FakeClock
+):
+    held = HeldStore(store)
+    gate = gate_on(held, clock, images_per_hour=5, concurrency=1)  # type: ignore[arg-type]
+
+    async def generate_and_send() -> None:
+        async with gate.reserve(ALICE, images=4):
+            pytest.fail("a stopped generation must not be sent")
+
+    task = asyncio.create_task(generate_and_send())
+    assert await asyncio.to_thread(held.entered.wait, 30)
+    task.cancel()
+    held.answer.set()
+    with pytest.raises(asyncio.CancelledError):
+        await task
+    assert await asyncio.to_thread(held.settled.wait, 30)
+    standing = await gate.spent(ALICE)
+    assert (standing.hour_images, standing.in_flight) == (0, 0)

@@ -7,7 +7,8 @@
 Counted in images: a generation reserves its maximum (1, or max images for a sequence) and settles to what came
 back. Leaving the block with an exception before `settle` gives everything back, unless the call may have been
 billed (a timeout after sending, an answer we could not use, or the visitor stopping it): then it stays counted.
-A visitor's own key is never counted; it is only refused while that visitor's key box is paused.
+A visitor's own key is never counted; it is only refused while that visitor's key box is paused. In offline
+preview (no server key) the stand-in bills nothing, so nothing is counted either.
 """
 
 from __future__ import annotations
@@ -31,7 +32,7 @@ from seedream_ui.errors import (
 from seedream_ui.quotas import identity, messages
 from seedream_ui.quotas.errors import QuotaUnavailableError, StoreError
 from seedream_ui.quotas.limits import Limits, plural, usd
-from seedream_ui.quotas.store import Ask, QuotaStore, Usage, open_store
+from seedream_ui.quotas.store import Ask, Decision, QuotaStore, Usage, open_store
 
 log = logging.getLogger(__name__)
 T = TypeVar("T")
@@ -65,15 +66,15 @@ class Standing:
 
 
 class Reservation:
-    def __init__(self, gate: QuotaGate, ask: Ask | None) -> None:
-        self._gate = gate
-        self._ask = ask  # None: the visitor's own key, nothing counted
-        self.images = ask.images if ask else 0
-        self.settled: Charge | None = None
+    """One generation's reservation. `payer` is "server" (counted), "own" (the visitor's key: never counted) or
+    "preview" (offline preview, the local stand-in: nothing is billed)."""
 
-    @property
-    def own_key(self) -> bool:
-        return self._ask is None
+    def __init__(self, gate: QuotaGate, payer: str, images: int, ask: Ask | None = None) -> None:
+        self._gate = gate
+        self._ask = ask  # only for the server's key
+        self.payer = payer
+        self.images = images  # the most this generation may make
+        self.settled: Charge | None = None
 
     async def settle(self, images_returned: int) -> Charge:
         """Count what the API returned, give back the rest. Never raises: the images exist either way."""
@@ -81,23 +82,29 @@ class Reservation:
         if self.settled is None:
             if self._ask is not None:
                 await self._gate._settle_quietly(self._ask, images)
-            self.settled = self._gate.charge(images, own_key=self._ask is None)
+            self.settled = self._gate.charge(images, payer=self.payer)
         return self.settled
 
 
 class QuotaGate:
-    def __init__(self, store: QuotaStore, limits: Limits, *, clock: Callable[[], float] = time.time) -> None:
+    def __init__(
+        self, store: QuotaStore, limits: Limits, *, clock: Callable[[], float] = time.time, preview: bool = False
+    ) -> None:
         self.store = store
         self.limits = limits
         self.clock = clock
+        # Offline preview: the "server's key" reaches only the local stand-in, which bills nothing.
+        self.preview = preview
         self.trusted_proxies = identity.parse_networks(())
         self._salt: bytes | None = None
+        self._background: set[asyncio.Future[None]] = set()
 
     @classmethod
     def from_settings(
         cls, settings: Settings, *, store: QuotaStore | None = None, clock: Callable[[], float] = time.time
     ) -> QuotaGate:
-        gate = cls(store or open_store(settings), Limits.from_settings(settings), clock=clock)
+        limits = Limits.from_settings(settings)
+        gate = cls(store or open_store(settings), limits, clock=clock, preview=settings.offline)
         gate.trusted_proxies = identity.parse_networks(settings.trusted_proxies)
         return gate
 
@@ -117,9 +124,18 @@ class QuotaGate:
         prefix = "up to " if images > 1 else ""
         return f"{prefix}{plural(images)} · about {usd(images * self.limits.price_micros)}"
 
-    def charge(self, images: int, *, own_key: bool = False) -> Charge:
+    def charge(self, images: int, *, payer: str = "server") -> Charge:
+        """After a generation: "2 images · about $0.08" (+ " on your key" / " · preview, nothing billed")."""
         text = f"{plural(images)} · about {usd(images * self.limits.price_micros)}"
-        return Charge(images, 0.0 if own_key else self.cost(images), text + (" on your key" if own_key else ""))
+        if payer == "preview":
+            return Charge(images, 0.0, f"{plural(images)} · preview, nothing billed")
+        if payer == "own":
+            return Charge(images, 0.0, f"{text} on your key")
+        return Charge(images, self.cost(images), text)
+
+    def session_text(self, images: int) -> str:
+        """The visitor's running total, which the page keeps per session: "this session: 5 images · about $0.20"."""
+        return f"this session: {plural(images)} · about {usd(images * self.limits.price_micros)}"
 
     # -- reserving
 
@@ -132,17 +148,20 @@ class QuotaGate:
         if own_key:
             await self._check_key_box(visitor)
             try:
-                yield Reservation(self, None)
+                yield Reservation(self, "own", images)
             except AuthenticationError:
                 await self.record_key_failure(visitor)
                 raise
             return
+        if self.preview:
+            yield Reservation(self, "preview", images)
+            return
         now = self.clock()
         ask = Ask(uuid.uuid4().hex, visitor, images, self.limits.price_micros, now, now + self.limits.lease_seconds)
-        decision = await self._store(self.store.reserve, ask, self.limits)
+        decision = await self._reserve_in_store(ask)
         if decision.limit is not None:
             raise messages.refusal(decision.limit, decision.usage, ask, self.limits)
-        reservation = Reservation(self, ask)
+        reservation = Reservation(self, "server", images, ask)
         try:
             yield reservation
         except BaseException as exc:
@@ -152,6 +171,22 @@ class QuotaGate:
         if reservation.settled is None:
             log.warning("a reservation was not settled; counting all %d images it reserved", images)
             await reservation.settle(images)
+
+    async def _reserve_in_store(self, ask: Ask) -> Decision:
+        task = asyncio.ensure_future(self._store(self.store.reserve, ask, self.limits))
+        try:
+            return await asyncio.shield(task)
+        except asyncio.CancelledError:
+            # Stopped while the store was deciding: nothing was sent, so give back whatever it grants.
+            task.add_done_callback(lambda done: self._release_abandoned(ask, done))
+            raise
+
+    def _release_abandoned(self, ask: Ask, task: asyncio.Future[Decision]) -> None:
+        if task.cancelled() or task.exception() is not None or not task.result().granted:
+            return
+        release = asyncio.ensure_future(self._settle_quietly(ask, 0))
+        self._background.add(release)  # a reference, or the loop may drop the task before it runs
+        release.add_done_callback(self._background.discard)
 
     async def _check_key_box(self, visitor: str) -> None:
         now = self.clock()
