@@ -6,12 +6,13 @@ from pathlib import Path
 
 import pytest
 
-from seedream_ui.config import DEFAULT_DAILY_BUDGET, Settings, load_settings
+from seedream_ui.config import _VARIABLES, DEFAULT_DAILY_BUDGET, Settings, load_settings
 from seedream_ui.errors import ConfigError
 from seedream_ui.quotas import QuotaExceededError, QuotaGate, budget_notice
 from seedream_ui.quotas.limits import Limits
 from seedream_ui.quotas.usage import main
 from tests.quotas_support import FakeClock
+from tests.support import ROOT
 
 pytest_plugins = ["tests.quotas_fixtures"]
 
@@ -164,3 +165,22 @@ def test_a_configured_budget_or_no_server_key_needs_no_notice(environ: dict[str,
     settings = load_settings(environ, None)
     assert budget_notice(settings) is None
     assert settings.effective_daily_budget == budget
+
+
+@pytest.mark.parametrize(
+    "variable",
+    [
+        "SEEDREAM_PRICE_PER_IMAGE",
+        "SEEDREAM_VISITOR_IMAGES_PER_HOUR",
+        "SEEDREAM_VISITOR_IMAGES_PER_DAY",
+        "SEEDREAM_VISITOR_CONCURRENCY",
+        "SEEDREAM_DAILY_BUDGET",
+        "SEEDREAM_TRUSTED_PROXIES",
+        "SEEDREAM_DATA_DIR",
+        "SEEDREAM_REDIS_URL",
+    ],
+)
+def test_every_limit_setting_is_documented(variable: str):
+    assert f"| `{variable}` |" in (ROOT / "README.md").read_text()
+    assert f"\n{variable}=" in (ROOT / ".env.example").read_text()
+    assert variable in _VARIABLES
