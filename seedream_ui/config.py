@@ -5,6 +5,7 @@ from __future__ import annotations
 import os
 from collections.abc import Mapping
 from dataclasses import dataclass, field
+from ipaddress import ip_network
 from urllib.parse import urlsplit
 
 from dotenv import dotenv_values
@@ -12,6 +13,8 @@ from dotenv import dotenv_values
 from seedream_ui.errors import ConfigError
 
 DEFAULT_API_URL = "https://api.myrouter.ai/v3/seedream-4.5"
+# In force when the server has a key and SEEDREAM_DAILY_BUDGET is not set: a public demo never spends without a cap.
+DEFAULT_DAILY_BUDGET = 10.0
 
 
 @dataclass(frozen=True)
@@ -27,6 +30,23 @@ class Settings:
     # can run at once; the limit only bounds memory when a crowd arrives.
     concurrency: int = 64
     max_upload_mb: float = 30.0
+    # Limits on the server's key (seedream_ui/quotas); a visitor's own key is never counted. 0 = unlimited.
+    price_per_image: float = 0.04  # USD, an estimate: the operator sets their contract's price
+    visitor_images_per_hour: int = 15  # one full sequence (15 images) fits in an hour
+    visitor_images_per_day: int = 40
+    visitor_concurrency: int = 2
+    daily_budget: float | None = None  # USD per UTC day; None = not configured (see effective_daily_budget)
+    trusted_proxies: tuple[str, ...] = ()  # CIDRs whose X-Forwarded-For is believed
+    data_dir: str = "./data"
+    # repr=False: a Redis URL can carry a password.
+    redis_url: str | None = field(default=None, repr=False)
+
+    @property
+    def effective_daily_budget(self) -> float:
+        """The cap in force: the configured one, else the default when the server has a key (0 = no cap)."""
+        if self.daily_budget is not None:
+            return self.daily_budget
+        return 0.0 if self.offline else DEFAULT_DAILY_BUDGET
 
     @property
     def offline(self) -> bool:
@@ -47,6 +67,14 @@ _VARIABLES: dict[str, str] = {
     "SEEDREAM_MAX_RETRIES": "max_retries",
     "SEEDREAM_CONCURRENCY": "concurrency",
     "SEEDREAM_MAX_UPLOAD_MB": "max_upload_mb",
+    "SEEDREAM_PRICE_PER_IMAGE": "price_per_image",
+    "SEEDREAM_VISITOR_IMAGES_PER_HOUR": "visitor_images_per_hour",
+    "SEEDREAM_VISITOR_IMAGES_PER_DAY": "visitor_images_per_day",
+    "SEEDREAM_VISITOR_CONCURRENCY": "visitor_concurrency",
+    "SEEDREAM_DAILY_BUDGET": "daily_budget",
+    "SEEDREAM_TRUSTED_PROXIES": "trusted_proxies",
+    "SEEDREAM_DATA_DIR": "data_dir",
+    "SEEDREAM_REDIS_URL": "redis_url",
 }
 
 
@@ -65,6 +93,14 @@ def load_settings(environ: Mapping[str, str] | None = None, dotenv_path: str | N
         max_retries=int(_number(raw, "SEEDREAM_MAX_RETRIES", Settings.max_retries, whole=True)),
         concurrency=int(_number(raw, "SEEDREAM_CONCURRENCY", Settings.concurrency, positive=True, whole=True)),
         max_upload_mb=_number(raw, "SEEDREAM_MAX_UPLOAD_MB", Settings.max_upload_mb, positive=True),
+        price_per_image=_number(raw, "SEEDREAM_PRICE_PER_IMAGE", Settings.price_per_image),
+        visitor_images_per_hour=_whole(raw, "SEEDREAM_VISITOR_IMAGES_PER_HOUR", Settings.visitor_images_per_hour),
+        visitor_images_per_day=_whole(raw, "SEEDREAM_VISITOR_IMAGES_PER_DAY", Settings.visitor_images_per_day),
+        visitor_concurrency=_whole(raw, "SEEDREAM_VISITOR_CONCURRENCY", Settings.visitor_concurrency),
+        daily_budget=_number(raw, "SEEDREAM_DAILY_BUDGET", -1.0) if raw["SEEDREAM_DAILY_BUDGET"] else None,
+        trusted_proxies=_networks(raw["SEEDREAM_TRUSTED_PROXIES"]),
+        data_dir=raw["SEEDREAM_DATA_DIR"] or Settings.data_dir,
+        redis_url=_redis_url(raw["SEEDREAM_REDIS_URL"]) if raw["SEEDREAM_REDIS_URL"] else None,
     )
 
 
@@ -72,6 +108,28 @@ def _url(value: str) -> str:
     parts = urlsplit(value)
     if parts.scheme not in ("http", "https") or not parts.netloc:
         raise ConfigError(f"SEEDREAM_API_URL must be an http:// or https:// URL, got {value!r}.")
+    return value
+
+
+def _whole(raw: Mapping[str, str], name: str, default: int) -> int:
+    return int(_number(raw, name, default, whole=True))
+
+
+def _networks(text: str) -> tuple[str, ...]:
+    """Comma- or space-separated addresses / CIDRs, normalised ("10.0.0.0/8", "127.0.0.1/32")."""
+    networks = []
+    for item in text.replace(",", " ").split():
+        try:
+            networks.append(str(ip_network(item, strict=False)))
+        except ValueError:
+            raise ConfigError(f"SEEDREAM_TRUSTED_PROXIES must list IP addresses or CIDRs, got {item!r}.") from None
+    return tuple(networks)
+
+
+def _redis_url(value: str) -> str:
+    # The message never repeats the value: it may hold a password.
+    if urlsplit(value).scheme not in ("redis", "rediss", "unix"):
+        raise ConfigError("SEEDREAM_REDIS_URL must start with redis://, rediss:// or unix://.")
     return value
 
 
