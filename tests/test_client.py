@@ -30,11 +30,14 @@ from seedream_ui.config import Settings
 from seedream_ui.errors import (
     APIConnectionError,
     APIError,
+    APIStatusError,
     APITimeoutError,
     AuthenticationError,
     BadRequestError,
     ContentPolicyError,
     InvalidResponseError,
+    NotFoundError,
+    PermissionDeniedError,
     RateLimitError,
     ServerError,
     ValidationError,
@@ -467,18 +470,63 @@ async def test_401_says_the_key_was_rejected() -> None:
 
 
 @pytest.mark.asyncio
-async def test_403_is_an_authentication_error_with_the_apis_reason() -> None:
+async def test_403_is_permission_denied_with_the_apis_reason() -> None:
     exc = await failure(Recorder(error(403, {"message": "This key has no access to Seedream 4.5"})))
-    assert type(exc) is AuthenticationError
+    assert type(exc) is PermissionDeniedError
+    assert isinstance(exc, AuthenticationError)  # on this router a 403 is a key problem (INVALID_API_KEY)
     assert exc.status_code == 403
-    assert "This key has no access to Seedream 4.5" in exc.message
+    assert exc.message == (
+        "The API key is not allowed to do this (403). This key has no access to Seedream 4.5. "
+        "Check SEEDREAM_API_KEY or the key box."
+    )
 
 
 @pytest.mark.asyncio
 async def test_404_points_at_the_api_url_setting() -> None:
     exc = await failure(Recorder(error(404)))
-    assert type(exc) is APIError
-    assert "SEEDREAM_API_URL" in exc.message
+    assert type(exc) is NotFoundError
+    assert exc.message == f"Nothing answers at {API_URL} (404). Check SEEDREAM_API_URL."
+
+
+@pytest.mark.asyncio
+async def test_another_4xx_is_a_status_error_with_the_apis_message() -> None:
+    exc = await failure(Recorder(error(409, {"message": "a request with this id is running"})))
+    assert type(exc) is APIStatusError
+    assert (exc.status_code, exc.message) == (409, "Seedream rejected the request (409): a request with this id is running")
+
+
+@pytest.mark.asyncio
+@pytest.mark.parametrize(
+    ("answer", "error_type"),
+    [
+        (error(400, {"message": "no"}), BadRequestError),
+        (error(401), AuthenticationError),
+        (error(403), PermissionDeniedError),
+        (error(404), NotFoundError),
+        (error(429), RateLimitError),
+        (error(500), ServerError),
+    ],
+)
+async def test_every_http_error_status_is_an_api_status_error_carrying_its_status(
+    answer: httpx.Response, error_type: type[APIError]
+) -> None:
+    exc = await failure(Recorder(answer), max_retries=0)
+    assert type(exc) is error_type and isinstance(exc, APIStatusError)
+    assert exc.status_code == answer.status_code
+
+
+@pytest.mark.asyncio
+async def test_timeouts_are_connection_errors_and_no_answer_is_not_a_status_error() -> None:
+    exc = await failure(Recorder(httpx.ReadTimeout("timed out")))
+    assert type(exc) is APITimeoutError and isinstance(exc, APIConnectionError)
+    assert not isinstance(exc, APIStatusError) and exc.status_code is None
+
+
+@pytest.mark.asyncio
+async def test_an_error_body_keeps_its_parsed_type_even_with_the_key_scrubbed_out() -> None:
+    echoed = {"message": "bad request", "headers": {"authorization": f"Bearer {KEY}"}, "codes": [1, 2]}
+    exc = await failure(Recorder(error(400, echoed)))
+    assert exc.body == {"message": "bad request", "headers": {"authorization": "Bearer ***"}, "codes": [1, 2]}
 
 
 @pytest.mark.asyncio

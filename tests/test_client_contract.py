@@ -25,6 +25,7 @@ from seedream_ui.errors import (
     BadRequestError,
     ContentPolicyError,
     InvalidResponseError,
+    PermissionDeniedError,
     RateLimitError,
     ServerError,
 )
@@ -152,23 +153,25 @@ async def test_a_per_call_key_is_the_one_the_api_receives(stub: StubServer) -> N
 
 @pytest.mark.asyncio
 async def test_concurrent_generations_share_the_pool_and_never_mix_up_answers(stub: StubServer) -> None:
-    latency = 0.3
     async with client_for(stub) as client:
-        started = time.perf_counter()
-        results = await asyncio.gather(
+        running = asyncio.gather(
             *(
                 client.generate(
                     GenerateRequest(prompt=f"picture {n}", size=SMALL),
-                    headers={"X-Stub-Token": f"token-{n}", "X-Stub-Latency": str(latency)},
+                    headers={"X-Stub-Token": f"token-{n}", "X-Stub-Latency": "3"},
                 )
                 for n in range(6)
             )
         )
-        elapsed = time.perf_counter() - started
+        # One after another, the stand-in would never hold six unanswered requests at once.
+        in_flight = 0
+        while not running.done() and in_flight < 6:
+            await asyncio.sleep(0.02)
+            in_flight = sum(entry["status"] is None for entry in stub.requests())
+        results = await running
+    assert in_flight == 6
     assert [read_marker(r.images[0].data)["token"] for r in results] == [f"token-{n}" for n in range(6)]
     assert [r.request.prompt for r in results] == [f"picture {n}" for n in range(6)]
-    assert elapsed < 6 * latency  # one after another would take at least 1.8 s
-    assert all(r.elapsed >= latency for r in results)
 
 
 # ------------------------------------------------------------------------------------------ every fault
@@ -184,7 +187,7 @@ FAULTS_SENT_ONCE = [
     ("401", AuthenticationError, "The API key was rejected (401). Check SEEDREAM_API_KEY or the key box."),
     (
         "403",
-        AuthenticationError,
+        PermissionDeniedError,
         "The API key is not allowed to do this (403). This API key is not allowed to use Seedream 4.5; check the "
         "key's permissions. Check SEEDREAM_API_KEY or the key box.",
     ),
@@ -276,9 +279,7 @@ async def test_429_without_retry_after_backs_off_then_reports(stub: StubServer) 
 
 @pytest.mark.asyncio
 async def test_a_hanging_api_is_a_timeout_and_is_not_sent_again(stub: StubServer) -> None:
-    started = time.perf_counter()
     exc = await failure(stub, headers={"X-Stub-Fault": "hang"}, read_timeout=0.4, max_retries=3)
-    assert time.perf_counter() - started < 5
     assert type(exc) is APITimeoutError
     assert exc.message == "Seedream did not answer within 0.4 s."
     assert len(stub.requests()) == 1

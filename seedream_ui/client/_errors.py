@@ -12,11 +12,14 @@ from seedream_ui.client._retry import parse_retry_after
 from seedream_ui.errors import (
     APIConnectionError,
     APIError,
+    APIStatusError,
     APITimeoutError,
     AuthenticationError,
     BadRequestError,
     ContentPolicyError,
     InvalidResponseError,
+    NotFoundError,
+    PermissionDeniedError,
     RateLimitError,
     ServerError,
 )
@@ -66,7 +69,7 @@ def status_error(response: httpx.Response, key: str, attempts: int, *, api_url: 
         )
     if status == 403:
         detail = f" {sentence(message)}" if message else ""
-        return AuthenticationError(
+        return PermissionDeniedError(
             f"The API key is not allowed to do this (403).{detail} Check SEEDREAM_API_KEY or the key box.",
             status_code=status, body=body,
         )
@@ -88,10 +91,14 @@ def status_error(response: httpx.Response, key: str, attempts: int, *, api_url: 
         tail = f" It said: {sentence(message)}" if message else ""
         return ServerError(f"Seedream had a server error ({status}){tries}.{tail}", status_code=status, body=body)
     if status == 404:
-        return APIError(f"Nothing answers at {api_url} (404). Check SEEDREAM_API_URL.", status_code=status, body=body)
+        return NotFoundError(
+            f"Nothing answers at {api_url} (404). Check SEEDREAM_API_URL.", status_code=status, body=body
+        )
     if 400 <= status < 500:
-        return BadRequestError(f"Seedream rejected the request ({status}){said}", status_code=status, body=body)
-    return APIError(f"Seedream answered with an unexpected status ({status}){said}", status_code=status, body=body)
+        return APIStatusError(f"Seedream rejected the request ({status}){said}", status_code=status, body=body)
+    return APIStatusError(
+        f"Seedream answered with an unexpected status ({status}){said}", status_code=status, body=body
+    )
 
 
 def api_message(body: object) -> str | None:
@@ -159,7 +166,18 @@ def scrub_exception(exc: APIError, key: str) -> None:
         exc.message = scrub(exc.message, key)
         exc.args = tuple(scrub(str(arg), key) for arg in exc.args)
     if exc.body is not None and key in repr(exc.body):
-        exc.body = scrub(repr(exc.body), key)
+        exc.body = scrub_value(exc.body, key)
+
+
+def scrub_value(value: object, key: str) -> object:
+    """`value` with the key scrubbed from every string in it, keeping its type (a dict stays a dict)."""
+    if isinstance(value, str):
+        return scrub(value, key)
+    if isinstance(value, dict):
+        return {scrub_value(name, key): scrub_value(item, key) for name, item in value.items()}
+    if isinstance(value, (list, tuple)):
+        return type(value)(scrub_value(item, key) for item in value)
+    return value
 
 
 def snippet(text: str, limit: int = 300) -> str:
