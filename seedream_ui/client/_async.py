@@ -196,24 +196,25 @@ class SeedreamClient:
         attempts = self.max_retries + 1
         for attempt in range(1, attempts + 1):
             started = time.perf_counter()
+            sent = _SendTrace()
             try:
-                response = await http.post(self.api_url, content=body, headers=headers)
-            except (httpx.ConnectError, httpx.ConnectTimeout) as exc:
-                # Nothing reached the server, so nothing was generated or billed: safe to try again.
-                logger.warning(
-                    "POST %s: %s (attempt %d/%d, %.2f s)",
-                    self._endpoint, type(exc).__name__, attempt, attempts, time.perf_counter() - started,
+                response = await http.post(
+                    self.api_url, content=body, headers=headers, extensions={"trace": sent}
                 )
-                if attempt < attempts:
+            except httpx.RequestError as exc:
+                # Retry only what provably never reached the API whole: no connection, or a connection the
+                # server closed while our request was still being written (a pooled keep-alive connection
+                # closing as we reuse it). Nothing complete arrived, so nothing was generated or billed.
+                unsent = isinstance(exc, (httpx.ConnectError, httpx.ConnectTimeout)) or sent.write_failed
+                logger.warning(
+                    "POST %s: %s%s (attempt %d/%d, %.2f s)",
+                    self._endpoint, type(exc).__name__, " before the request was sent in full" if sent.write_failed
+                    else "", attempt, attempts, time.perf_counter() - started,
+                )
+                if unsent and attempt < attempts:
                     await self._sleep(self._backoff(attempt))
                     continue
-                raise self._transport_error(exc, key, attempts) from None
-            except httpx.RequestError as exc:
-                logger.warning(
-                    "POST %s: %s (attempt %d/%d, %.2f s)",
-                    self._endpoint, type(exc).__name__, attempt, attempts, time.perf_counter() - started,
-                )
-                raise self._transport_error(exc, key, attempt) from None
+                raise self._transport_error(exc, key, attempt, unsent=sent.write_failed) from None
             status = response.status_code
             logger.info(
                 "POST %s -> %d (attempt %d/%d, %.2f s)",
@@ -234,9 +235,12 @@ class SeedreamClient:
     def _backoff(self, attempt: int) -> float:
         return backoff(attempt, self.backoff_base, self.backoff_max)
 
-    def _transport_error(self, exc: httpx.RequestError, key: str, attempts: int) -> APIError:
+    def _transport_error(
+        self, exc: httpx.RequestError, key: str, attempts: int, *, unsent: bool = False
+    ) -> APIError:
         return errors.transport_error(
-            exc, key, attempts, host=self._host, connect_timeout=self.connect_timeout, read_timeout=self.read_timeout
+            exc, key, attempts, host=self._host, connect_timeout=self.connect_timeout,
+            read_timeout=self.read_timeout, unsent=unsent,
         )
 
     # ------------------------------------------------------------------------------------------ images
@@ -327,6 +331,24 @@ class SeedreamClient:
             if attempt < attempts:
                 await self._sleep(self._backoff(attempt))
         return f"{label}: {problem}."
+
+
+class _SendTrace:
+    """httpcore's trace hook for one attempt: notes whether writing the request failed part-way.
+
+    httpcore drops a pooled connection the server already closed (its socket reads as readable) before
+    reusing it; what is left is the race where the server closes it while the request is being written.
+    httpcore then swallows the write error and reports the read that follows (RemoteProtocolError "Server
+    disconnected without sending a response", or ReadError), the same as for a server that read the whole
+    request and died. Only this hook tells the two apart.
+    """
+
+    def __init__(self) -> None:
+        self.write_failed = False
+
+    async def __call__(self, event: str, info: Mapping[str, Any]) -> None:
+        if event in ("http11.send_request_headers.failed", "http11.send_request_body.failed"):
+            self.write_failed = True
 
 
 def _encode_json(payload: dict[str, Any]) -> bytes:

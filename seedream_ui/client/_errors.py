@@ -28,7 +28,14 @@ _CONTENT_POLICY = re.compile(r"sensitive|content[ _-]?policy|safety|moderation",
 
 
 def transport_error(
-    exc: httpx.RequestError, key: str, attempts: int, *, host: str, connect_timeout: float, read_timeout: float
+    exc: httpx.RequestError,
+    key: str,
+    attempts: int,
+    *,
+    host: str,
+    connect_timeout: float,
+    read_timeout: float,
+    unsent: bool = False,
 ) -> APIError:
     reason = scrub(str(exc), key).strip()
     detail = f" ({reason})" if reason else ""
@@ -43,6 +50,10 @@ def transport_error(
         return APITimeoutError("Too many generations at once: no connection became free in time. Try again.")
     if isinstance(exc, httpx.TimeoutException):
         return APITimeoutError(f"Seedream did not answer within {seconds(read_timeout)}.")
+    if unsent:
+        return APIConnectionError(
+            f"Seedream closed the connection before the request was sent{tries}; nothing was generated. Try again."
+        )
     if isinstance(exc, httpx.DecodingError):
         return InvalidResponseError(f"Seedream's answer could not be decompressed{detail}.")
     # Read errors, dropped connections, protocol errors: the request went out, so the work may be done.
