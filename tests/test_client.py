@@ -11,6 +11,7 @@ import io
 import json
 import logging
 import threading
+from urllib.parse import quote, quote_plus
 from collections.abc import Callable, Iterator
 from datetime import datetime, timedelta, timezone
 from email.utils import format_datetime
@@ -751,6 +752,89 @@ async def test_the_key_never_appears_in_an_exception_or_a_log_line(
     assert caplog.records, "the client logs each attempt"
     assert KEY not in caplog.text
     assert all(KEY not in str(record.args) for record in caplog.records)
+
+
+# A key with the characters that make its encodings differ from it: "/", "+", "=".
+ODD_KEY = "sk-live/ab+cd=ef_SECRET-0123456789"
+
+
+def _b64(text: str) -> str:
+    return base64.b64encode(text.encode()).decode()
+
+
+ECHOES = {
+    "plain": f"Authorization: Bearer {ODD_KEY}",
+    "url-encoded": f"Authorization=Bearer%20{quote(ODD_KEY, safe='')}",
+    "form-encoded": f"authorization=Bearer+{quote_plus(ODD_KEY)}",
+    "percent-every-byte": "".join(f"%{b:02x}" for b in ODD_KEY.encode()),
+    "json-escaped-slash": ODD_KEY.replace("/", "\\/"),
+    "base64-key": _b64(ODD_KEY),
+    "base64-bearer": _b64(f"Bearer {ODD_KEY}"),
+    "base64-basic": _b64(f"user:{ODD_KEY}"),
+    "base64-dumped-request": _b64(f"POST /v3 HTTP/1.1\r\nAuthorization: Bearer {ODD_KEY}\r\n"),
+    "base64-urlsafe": base64.urlsafe_b64encode(f"Bearer {ODD_KEY}".encode()).decode(),
+}
+
+
+@pytest.mark.asyncio
+@pytest.mark.parametrize("echo", ECHOES.values(), ids=ECHOES.keys())
+async def test_a_key_echoed_in_any_encoding_is_scrubbed_from_message_body_and_log(
+    echo: str, caplog: pytest.LogCaptureFixture
+) -> None:
+    caplog.set_level(logging.DEBUG)
+    body = {"message": f"Invalid request; we saw {echo}", "request": {"headers": [echo]}}
+    exc = await failure(Recorder(error(400, body)), api_key=ODD_KEY)
+    shown = f"{exc} {exc!r} {exc.body!r} {caplog.text}"
+    assert echo not in shown and ODD_KEY not in shown
+    assert "***" in exc.message
+    assert isinstance(exc.body, dict)  # scrubbed, still the parsed object
+
+
+@pytest.mark.asyncio
+async def test_a_json_unicode_escaped_key_is_scrubbed_once_parsed() -> None:
+    escaped = "".join(f"\\u{ord(c):04x}" for c in ODD_KEY)
+    api = Recorder(httpx.Response(400, content=f'{{"message": "bad key {escaped}"}}'.encode()))
+    exc = await failure(api, api_key=ODD_KEY)
+    assert exc.message == "Seedream rejected the request: bad key ***"
+
+
+@pytest.mark.asyncio
+async def test_a_long_message_cut_to_a_snippet_never_shows_half_a_key() -> None:
+    exc = await failure(Recorder(error(400, {"message": "x" * 290 + f" Bearer {KEY} and more"})))
+    assert KEY[:8] not in exc.message
+
+
+SECRET_URL = "https://alice-user:PW-SECRET-42@api.example.test/v3/seedream-4.5?api_key=QUERY-SECRET-43"
+
+
+@pytest.mark.asyncio
+@pytest.mark.parametrize(
+    "answer",
+    [httpx.ConnectError("refused"), error(404), error(400, {"message": f"bad url {SECRET_URL}"})],
+    ids=["connect-error", "404", "echo-of-the-url"],
+)
+async def test_credentials_and_query_of_the_api_url_are_never_shown_or_logged(
+    answer: httpx.Response | Exception, caplog: pytest.LogCaptureFixture
+) -> None:
+    caplog.set_level(logging.DEBUG)
+    client = SeedreamClient(
+        api_key=KEY, api_url=SECRET_URL, http_client=httpx.AsyncClient(transport=httpx.MockTransport(Recorder(answer)))
+    )
+    client._sleep = SleepLog()
+    with pytest.raises(APIError) as caught:
+        await client.generate(REQUEST)
+    shown = f"{caught.value} {caught.value!r} {caught.value.body!r} {caplog.text} {client!r}"
+    for secret in ("alice-user", "PW-SECRET-42", "QUERY-SECRET-43"):
+        assert secret not in shown
+    assert "api.example.test" in caught.value.message or "***" in caught.value.message
+
+
+@pytest.mark.asyncio
+async def test_a_result_url_with_credentials_is_named_by_its_host_only() -> None:
+    url = "https://bob:CDN-SECRET@cdn.example.test/a.jpg?signature=SIG-SECRET-99"
+    api = Recorder({"images": [url, JPEG_B64]}, cdn={url: httpx.ReadTimeout("slow")})
+    result = await generate(api)
+    assert result.failures == ("Image 1 of 2: the result URL on cdn.example.test did not answer in time.",)
 
 
 def test_the_key_never_appears_in_a_client_repr() -> None:

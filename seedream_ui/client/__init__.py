@@ -16,8 +16,11 @@ policy), `sync` (the blocking wrapper).
 from seedream_ui.client._async import SeedreamClient
 from seedream_ui.client._responses import GeneratedImage, GenerationResult
 from seedream_ui.client._retry import RETRY_STATUSES, parse_retry_after
+from seedream_ui.client._scrub import install_log_filter
 from seedream_ui.client.sync import SyncSeedreamClient
 from seedream_ui.config import DEFAULT_API_URL
+
+install_log_filter()
 
 __all__ = [
     "DEFAULT_API_URL",

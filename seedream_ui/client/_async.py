@@ -9,7 +9,6 @@ import re
 import time
 from collections.abc import Awaitable, Callable, Mapping
 from typing import Any, Self
-from urllib.parse import urlsplit
 
 import httpx
 
@@ -24,6 +23,7 @@ from seedream_ui.client._responses import (
     maybe_offload,
 )
 from seedream_ui.client._retry import RETRY_STATUSES, backoff, parse_retry_after
+from seedream_ui.client._scrub import public_host, public_url, scrub, url_secrets
 from seedream_ui.config import DEFAULT_API_URL, Settings
 from seedream_ui.errors import (
     APIError,
@@ -92,9 +92,11 @@ class SeedreamClient:
         self._http_loop: asyncio.AbstractEventLoop | None = None
         # Indirection so tests can observe back-off delays without waiting them out.
         self._sleep: Callable[[float], Awaitable[None]] = asyncio.sleep
-        parts = urlsplit(api_url)
-        self._host = parts.netloc or api_url
-        self._endpoint = f"{parts.netloc}{parts.path}"  # what log lines name: never the query string
+        # What messages and log lines name: never user:password@ or the query string (it may hold a key).
+        self._host = public_host(api_url)
+        self._public_url = public_url(api_url)
+        self._endpoint = self._public_url.partition("://")[2]
+        self._url_secrets = url_secrets(api_url)
 
     @classmethod
     def from_settings(cls, settings: Settings, **overrides: Any) -> SeedreamClient:
@@ -106,7 +108,10 @@ class SeedreamClient:
 
     def __repr__(self) -> str:
         key = "<set>" if self._api_key else None
-        return f"{type(self).__name__}(api_url={self.api_url!r}, api_key={key}, max_retries={self.max_retries})"
+        return (
+            f"{type(self).__name__}(api_url={public_url(self.api_url)!r}, api_key={key}, "
+            f"max_retries={self.max_retries})"
+        )
 
     async def __aenter__(self) -> Self:
         return self
@@ -144,12 +149,13 @@ class SeedreamClient:
         request = request.validated()
         warnings = tuple(request.warnings())
         key = self._key_for(api_key)
+        secrets = (key, *self._url_secrets)
         started = time.perf_counter()
         try:
             response = await self._post(request.to_payload(), key, headers or {})
-            images, failures = await self._read_images(response, key)
+            images, failures = await self._read_images(response, secrets)
         except APIError as exc:
-            errors.scrub_exception(exc, key)
+            errors.scrub_exception(exc, secrets)
             raise
         elapsed = time.perf_counter() - started
         logger.info(
@@ -214,7 +220,7 @@ class SeedreamClient:
                 if unsent and attempt < attempts:
                     await self._sleep(self._backoff(attempt))
                     continue
-                raise self._transport_error(exc, key, attempt, unsent=sent.write_failed) from None
+                raise self._transport_error(exc, attempt, unsent=sent.write_failed) from None
             status = response.status_code
             logger.info(
                 "POST %s -> %d (attempt %d/%d, %.2f s)",
@@ -223,10 +229,10 @@ class SeedreamClient:
             if 200 <= status < 300:
                 return response
             if status not in RETRY_STATUSES or attempt == attempts:
-                raise errors.status_error(response, key, attempt, api_url=self.api_url)
+                raise self._status_error(response, attempt, key)
             retry_after = parse_retry_after(response.headers.get("retry-after"))
             if retry_after is not None and retry_after > self.max_retry_after:
-                raise errors.status_error(response, key, attempt, api_url=self.api_url)
+                raise self._status_error(response, attempt, key)
             delay = max(self._backoff(attempt), retry_after or 0.0)
             logger.warning("POST %s -> %d; retrying in %.2f s", self._endpoint, status, delay)
             await self._sleep(delay)
@@ -235,24 +241,26 @@ class SeedreamClient:
     def _backoff(self, attempt: int) -> float:
         return backoff(attempt, self.backoff_base, self.backoff_max)
 
-    def _transport_error(
-        self, exc: httpx.RequestError, key: str, attempts: int, *, unsent: bool = False
-    ) -> APIError:
+    def _status_error(self, response: httpx.Response, attempts: int, key: str) -> APIError:
+        # Scrubbed before the message is cut to a snippet: half a key would no longer be recognised.
+        return errors.status_error(response, (key, *self._url_secrets), attempts, api_url=self._public_url)
+
+    def _transport_error(self, exc: httpx.RequestError, attempts: int, *, unsent: bool = False) -> APIError:
         return errors.transport_error(
-            exc, key, attempts, host=self._host, connect_timeout=self.connect_timeout,
+            exc, self._url_secrets, attempts, host=self._host, connect_timeout=self.connect_timeout,
             read_timeout=self.read_timeout, unsent=unsent,
         )
 
     # ------------------------------------------------------------------------------------------ images
 
     async def _read_images(
-        self, response: httpx.Response, key: str
+        self, response: httpx.Response, secrets: errors.Secrets
     ) -> tuple[tuple[GeneratedImage, ...], tuple[str, ...]]:
         content = response.content
         try:
             body = await maybe_offload(len(content), json.loads, content)
         except (ValueError, UnicodeDecodeError):
-            snippet = errors.snippet(errors.scrub(response.text, key))
+            snippet = errors.snippet(scrub(response.text, *secrets))
             raise InvalidResponseError(
                 f"Seedream's answer was not JSON (HTTP {response.status_code}: {snippet}).",
                 status_code=response.status_code, body=snippet,
@@ -302,7 +310,7 @@ class SeedreamClient:
     async def _fetch(self, url: str, label: str) -> GeneratedImage | str:
         """Download a result URL. A free GET, so unlike the paid POST it may retry on any transient failure."""
         http = self._client()
-        host = urlsplit(url).netloc
+        host = public_host(url)
         attempts = self.max_retries + 1
         problem = "could not be downloaded"
         for attempt in range(1, attempts + 1):

@@ -9,6 +9,7 @@ import re
 import httpx
 
 from seedream_ui.client._retry import parse_retry_after
+from seedream_ui.client._scrub import scrub, scrub_value
 from seedream_ui.errors import (
     APIConnectionError,
     APIError,
@@ -24,12 +25,15 @@ from seedream_ui.errors import (
     ServerError,
 )
 
+# The API key, and the secret parts of SEEDREAM_API_URL (password, query values).
+Secrets = tuple[str, ...]
+
 _CONTENT_POLICY = re.compile(r"sensitive|content[ _-]?policy|safety|moderation", re.IGNORECASE)
 
 
 def transport_error(
     exc: httpx.RequestError,
-    key: str,
+    secrets: Secrets,
     attempts: int,
     *,
     host: str,
@@ -37,7 +41,7 @@ def transport_error(
     read_timeout: float,
     unsent: bool = False,
 ) -> APIError:
-    reason = scrub(str(exc), key).strip()
+    reason = scrub(str(exc), *secrets).strip()
     detail = f" ({reason})" if reason else ""
     tries = f" after {attempts} attempts" if attempts > 1 else ""
     if isinstance(exc, httpx.ConnectTimeout):
@@ -63,10 +67,10 @@ def transport_error(
     )
 
 
-def status_error(response: httpx.Response, key: str, attempts: int, *, api_url: str) -> APIError:
+def status_error(response: httpx.Response, secrets: Secrets, attempts: int, *, api_url: str) -> APIError:
     status = response.status_code
-    text = scrub(response.text, key)
-    body = json_or_text(text)
+    # Scrubbed before parsing (escaped forms), and after (a \\u-escaped key only shows once parsed).
+    body = scrub_value(json_or_text(scrub(response.text, *secrets)), *secrets)
     message = api_message(body)
     said = f": {message}" if message else "."
     if status in (400, 403, 422) and is_content_policy(body):
@@ -163,32 +167,15 @@ def json_or_text(text: str) -> object:
         return text
 
 
-def scrub(text: str, key: str | None) -> str:
-    """Remove the key from text the API sent back (some gateways echo the request headers)."""
-    return text.replace(key, "***") if key and key in text else text
-
-
-def scrub_exception(exc: APIError, key: str) -> None:
-    """Last line of defence: whatever path built this error, the key does not leave in it."""
+def scrub_exception(exc: APIError, secrets: Secrets) -> None:
+    """Last line of defence: whatever path built this error, no secret leaves in it, in any encoding."""
     if exc.__suppress_context__:
         # Raised `from None` in an httpx handler: the hidden context still holds the request and its headers.
         exc.__context__ = None
-    if key in exc.message or key in str(exc.args):
-        exc.message = scrub(exc.message, key)
-        exc.args = tuple(scrub(str(arg), key) for arg in exc.args)
-    if exc.body is not None and key in repr(exc.body):
-        exc.body = scrub_value(exc.body, key)
-
-
-def scrub_value(value: object, key: str) -> object:
-    """`value` with the key scrubbed from every string in it, keeping its type (a dict stays a dict)."""
-    if isinstance(value, str):
-        return scrub(value, key)
-    if isinstance(value, dict):
-        return {scrub_value(name, key): scrub_value(item, key) for name, item in value.items()}
-    if isinstance(value, (list, tuple)):
-        return type(value)(scrub_value(item, key) for item in value)
-    return value
+    exc.message = scrub(exc.message, *secrets)
+    exc.args = tuple(scrub(arg, *secrets) if isinstance(arg, str) else arg for arg in exc.args)
+    if exc.body is not None:
+        exc.body = scrub_value(exc.body, *secrets)
 
 
 def snippet(text: str, limit: int = 300) -> str:
