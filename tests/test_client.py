@@ -48,7 +48,8 @@ from seedream_ui.request import GenerateRequest
 API_URL = "https://api.example.test/v3/seedream-4.5"
 CDN = "https://cdn.example.test"
 KEY = "sk-test-SECRET-9f8e7d6c5b4a"
-REQUEST = GenerateRequest(prompt="a lighthouse at dusk", size="2K")
+# A sequence of up to 15: answers with several images are within what it can produce.
+REQUEST = GenerateRequest(prompt="a lighthouse at dusk", size="2K", sequential_image_generation="auto", max_images=15)
 
 
 def image_bytes(fmt: str = "JPEG", size: tuple[int, int] = (16, 12), color: str = "teal") -> bytes:
@@ -407,6 +408,56 @@ async def test_a_result_url_that_times_out_is_a_failure_not_a_hang() -> None:
     result = await generate(api)
     assert len(result.images) == 1
     assert result.failures == ("Image 1 of 2: the result URL on cdn.example.test did not answer in time.",)
+
+
+# ------------------------------------------------------------------------------------------ bounded results
+
+
+def _b64_image(mode: str, size: tuple[int, int]) -> str:
+    buffer = io.BytesIO()
+    Image.new(mode, size).save(buffer, "PNG")  # 1-bit and one colour: a few KB however many pixels
+    return base64.b64encode(buffer.getvalue()).decode()
+
+
+@pytest.mark.asyncio
+async def test_a_result_of_more_pixels_than_seedream_makes_is_refused_from_its_header() -> None:
+    exc = await failure(Recorder({"images": [_b64_image("1", (9000, 9000))]}))
+    assert exc.message == (
+        "Seedream returned 1 image(s) but none could be used: The image: 9000x9000 pixels, more than any "
+        "Seedream image (16,777,216 at most); not used."
+    )
+
+
+@pytest.mark.asyncio
+async def test_the_largest_size_seedream_makes_and_a_little_more_are_accepted() -> None:
+    api = Recorder({"images": [_b64_image("1", (4096, 4096)), _b64_image("1", (5120, 4096))]})
+    result = await generate(api)
+    assert [(i.width, i.height) for i in result.images] == [(4096, 4096), (5120, 4096)]
+
+
+@pytest.mark.asyncio
+async def test_more_results_than_the_request_can_produce_are_cut_before_any_download() -> None:
+    urls = [f"{CDN}/{n}.jpg" for n in range(300)]
+    api = Recorder({"images": urls}, cdn={url: JPEG for url in urls})
+    async with make_client(api) as client:
+        result = await client.generate(GenerateRequest(prompt="one picture", size="2K"))
+        sequence = await client.generate(
+            GenerateRequest(prompt="a few", size="2K", sequential_image_generation="auto", max_images=3)
+        )
+    assert [i.url for i in result.images] == urls[:1]
+    assert result.warnings == ("Seedream returned 300 images, more than this request can produce; kept the first 1.",)
+    assert [i.url for i in sequence.images] == urls[:3]
+    assert len(api.gets) == 4  # 1 + 3: the other 296 URLs were never fetched
+
+
+@pytest.mark.asyncio
+async def test_a_retry_that_would_outlast_the_generation_deadline_is_not_waited_for() -> None:
+    api = Recorder(error(429, headers={"Retry-After": "30"}), {"images": [JPEG_B64]})
+    client = make_client(api, generation_timeout=20)
+    with pytest.raises(RateLimitError) as caught:
+        await client.generate(REQUEST)
+    assert caught.value.message == "Rate limited by Seedream; retry after 30 s."
+    assert len(api.posts) == 1 and client._sleep == []
 
 
 # ------------------------------------------------------------------------------------------ status mapping
@@ -857,11 +908,14 @@ async def test_each_attempt_is_logged_with_status_and_attempt_number(caplog: pyt
 
 
 def test_from_settings_takes_the_settings_and_lets_overrides_win() -> None:
-    settings = Settings(api_key=KEY, api_url="http://127.0.0.1:9/v3/x", read_timeout=42, max_retries=5)
+    settings = Settings(
+        api_key=KEY, api_url="http://127.0.0.1:9/v3/x", read_timeout=42, max_retries=5, generation_timeout=90
+    )
     client = SeedreamClient.from_settings(settings, max_retries=0)
     assert (client.api_url, client.read_timeout, client.max_retries, client.has_api_key) == (
         "http://127.0.0.1:9/v3/x", 42, 0, True
     )
+    assert client.generation_timeout == 90
 
 
 @pytest.mark.asyncio

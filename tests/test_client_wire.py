@@ -21,8 +21,13 @@ from dataclasses import dataclass, field
 import pytest
 from PIL import Image
 
-from seedream_ui.client import SeedreamClient
-from seedream_ui.errors import APIConnectionError, APIError
+from seedream_ui.client import ResultLimits, SeedreamClient
+from seedream_ui.errors import (
+    APIConnectionError,
+    APIError,
+    APITimeoutError,
+    InvalidResponseError,
+)
 from seedream_ui.request import GenerateRequest
 
 KEY = "sk-wire-SECRET-77aa55"
@@ -195,3 +200,154 @@ async def test_a_server_that_keeps_cutting_requests_short_ends_with_a_message_th
         "Try again."
     )
     assert seen.requests == [] and seen.connections == 2
+
+
+# ------------------------------------------------------------------------------------------- the deadline
+
+
+async def drip(writer: asyncio.StreamWriter, head: bytes) -> None:
+    """Send `head`, then one byte at a time, forever: never idle long enough for a read timeout."""
+    writer.write(head)
+    while True:
+        await writer.drain()
+        await asyncio.sleep(0.2)
+        writer.write(b" ")
+
+
+@pytest.mark.asyncio
+async def test_an_answer_dripping_a_byte_at_a_time_ends_at_the_generation_deadline() -> None:
+    async def dripping(reader: asyncio.StreamReader, writer: asyncio.StreamWriter, n: int, seen: Seen) -> None:
+        await read_request(reader, seen)
+        await drip(writer, b"HTTP/1.1 200 OK\r\nContent-Type: application/json\r\nContent-Length: 100000\r\n\r\n")
+
+    async with raw_server(dripping) as (url, seen), client_for(url, generation_timeout=1.5, read_timeout=5) as client:
+        with pytest.raises(APITimeoutError) as caught:
+            await client.generate(REQUEST)
+    assert caught.value.message == (
+        "Seedream did not finish within 1.5 s, the limit for one generation; stopped. "
+        "Seedream may still have made (and billed) the image."
+    )
+    assert len(seen.requests) == 1  # never sent again: it may be billed
+
+
+@pytest.mark.asyncio
+async def test_a_result_download_dripping_a_byte_at_a_time_ends_at_the_generation_deadline() -> None:
+    async def slow_cdn(reader: asyncio.StreamReader, writer: asyncio.StreamWriter, n: int, seen: Seen) -> None:
+        body = await read_request(reader, seen)
+        if body:  # the POST: answer with a URL on this same server
+            port = writer.get_extra_info("sockname")[1]
+            writer.write(response(json.dumps({"images": [f"http://127.0.0.1:{port}/result.jpg"]}).encode()))
+            await writer.drain()
+            await read_request(reader, seen)
+        await drip(writer, b"HTTP/1.1 200 OK\r\nContent-Type: image/jpeg\r\nContent-Length: 100000\r\n\r\n")
+
+    async with raw_server(slow_cdn) as (url, _), client_for(url, generation_timeout=1.5, read_timeout=5) as client:
+        with pytest.raises(APITimeoutError) as caught:
+            await client.generate(REQUEST)
+    assert caught.value.message == (
+        "Downloading the results took longer than 1.5 s, the limit for one generation; stopped."
+    )
+
+
+# ------------------------------------------------------------------------------------------ bounded answers
+
+
+def declared(length: int, content_type: str = "application/json") -> bytes:
+    return f"HTTP/1.1 200 OK\r\nContent-Type: {content_type}\r\nContent-Length: {length}\r\n\r\n".encode()
+
+
+async def stream_forever(writer: asyncio.StreamWriter, head: bytes, sent: list[int]) -> None:
+    """Chunked body of 1 MB pieces until the client stops reading (or 200 MB)."""
+    writer.write(head)
+    piece = b"A" * (1024 * 1024)
+    for _ in range(200):
+        writer.write(b"%x\r\n" % len(piece) + piece + b"\r\n")
+        await writer.drain()
+        sent[0] += len(piece)
+
+
+CHUNKED_JSON = b"HTTP/1.1 200 OK\r\nContent-Type: application/json\r\nTransfer-Encoding: chunked\r\n\r\n"
+CHUNKED_JPEG = b"HTTP/1.1 200 OK\r\nContent-Type: image/jpeg\r\nTransfer-Encoding: chunked\r\n\r\n"
+
+
+@pytest.mark.asyncio
+async def test_an_answer_declaring_more_than_the_json_cap_is_refused_unread() -> None:
+    async def huge(reader: asyncio.StreamReader, writer: asyncio.StreamWriter, n: int, seen: Seen) -> None:
+        await read_request(reader, seen)
+        writer.write(declared(100 * 1024 * 1024) + b'{"images": [')
+        await writer.drain()
+        await reader.read()  # hold the connection until the client hangs up
+
+    async with raw_server(huge) as (url, seen), client_for(url, max_retries=3) as client:
+        with pytest.raises(InvalidResponseError) as caught:
+            await client.generate(REQUEST)
+    assert caught.value.message == (
+        "Seedream's answer (100 MB) is larger than 64 MB, far more than any real answer; it was not read."
+    )
+    assert len(seen.requests) == 1
+
+
+@pytest.mark.asyncio
+async def test_a_streamed_answer_is_cut_off_at_the_json_cap() -> None:
+    sent = [0]
+
+    async def endless(reader: asyncio.StreamReader, writer: asyncio.StreamWriter, n: int, seen: Seen) -> None:
+        await read_request(reader, seen)
+        await stream_forever(writer, CHUNKED_JSON, sent)
+
+    limits = ResultLimits(max_json_bytes=4 * 1024 * 1024)
+    async with raw_server(endless) as (url, _), client_for(url, limits=limits) as client:
+        with pytest.raises(InvalidResponseError) as caught:
+            await client.generate(REQUEST)
+    assert caught.value.message == "Seedream's answer is larger than 4 MB, far more than any real answer; it was not read."
+    assert sent[0] < 200 * 1024 * 1024  # the client hung up instead of taking it all
+
+
+def answer_with_url_to(path: str) -> Handler:
+    """The POST answers with one URL on this server; GET `path` is handled by `serve`."""
+
+    async def handler(reader: asyncio.StreamReader, writer: asyncio.StreamWriter, n: int, seen: Seen) -> None:
+        while True:
+            head = await read_head(reader)
+            if head.startswith(b"POST"):
+                match = re.search(rb"content-length:\s*(\d+)", head, re.IGNORECASE)
+                seen.requests.append(await reader.readexactly(int(match.group(1)) if match else 0))
+                port = writer.get_extra_info("sockname")[1]
+                writer.write(response(json.dumps({"images": [f"http://127.0.0.1:{port}{path}"]}).encode()))
+                await writer.drain()
+            else:
+                await seen_get(head, reader, writer)
+
+    seen_get = GETS[path]
+    return handler
+
+
+SENT_IMAGE = [0]
+
+
+async def _declares_200_mb(head: bytes, reader: asyncio.StreamReader, writer: asyncio.StreamWriter) -> None:
+    writer.write(declared(200 * 1024 * 1024, "image/jpeg") + b"\xff\xd8")
+    await writer.drain()
+    await reader.read()  # never sends the rest; the client must not wait for it
+
+
+async def _streams_200_mb(head: bytes, reader: asyncio.StreamReader, writer: asyncio.StreamWriter) -> None:
+    await stream_forever(writer, CHUNKED_JPEG, SENT_IMAGE)
+
+
+GETS = {"/declared.jpg": _declares_200_mb, "/streamed.jpg": _streams_200_mb}
+
+
+@pytest.mark.asyncio
+@pytest.mark.parametrize("path", GETS, ids=["content-length", "chunked"])
+async def test_a_200_mb_result_image_is_refused_without_reading_it_whole(path: str) -> None:
+    SENT_IMAGE[0] = 0
+    async with raw_server(answer_with_url_to(path)) as (url, seen), client_for(url) as client:
+        with pytest.raises(InvalidResponseError) as caught:
+            await client.generate(REQUEST)
+    assert caught.value.message == (
+        "Seedream returned 1 image(s) but none could be used: The image: larger than 50 MB, more than any "
+        "Seedream image; not downloaded."
+    )
+    assert SENT_IMAGE[0] < 200 * 1024 * 1024
+    assert len(seen.requests) == 1

@@ -14,6 +14,7 @@ policy), `sync` (the blocking wrapper).
 """
 
 from seedream_ui.client._async import SeedreamClient
+from seedream_ui.client._limits import ResultLimits
 from seedream_ui.client._responses import GeneratedImage, GenerationResult
 from seedream_ui.client._retry import RETRY_STATUSES, parse_retry_after
 from seedream_ui.client._scrub import install_log_filter
@@ -27,6 +28,7 @@ __all__ = [
     "RETRY_STATUSES",
     "GeneratedImage",
     "GenerationResult",
+    "ResultLimits",
     "SeedreamClient",
     "SyncSeedreamClient",
     "parse_retry_after",

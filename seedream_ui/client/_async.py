@@ -13,22 +13,17 @@ from typing import Any, Self
 import httpx
 
 from seedream_ui.client import _errors as errors
-from seedream_ui.client._responses import (
-    GeneratedImage,
-    GenerationResult,
-    checked_image,
-    decode_inline,
-    describe,
-    image_source,
-    maybe_offload,
-)
+from seedream_ui.client._limits import DEFAULT_LIMITS, ResultLimits
+from seedream_ui.client._responses import GenerationResult, maybe_offload
+from seedream_ui.client._results import ResultReader
 from seedream_ui.client._retry import RETRY_STATUSES, backoff, parse_retry_after
-from seedream_ui.client._scrub import public_host, public_url, scrub, url_secrets
+from seedream_ui.client._scrub import public_host, public_url, url_secrets
+from seedream_ui.client._wire import Answer, SendTrace, TooLarge, read_capped
 from seedream_ui.config import DEFAULT_API_URL, Settings
 from seedream_ui.errors import (
     APIError,
+    APITimeoutError,
     AuthenticationError,
-    ContentPolicyError,
     InvalidResponseError,
 )
 from seedream_ui.request import GenerateRequest
@@ -51,6 +46,7 @@ def settings_options(settings: Settings) -> dict[str, Any]:
         "connect_timeout": settings.connect_timeout,
         "read_timeout": settings.read_timeout,
         "max_retries": settings.max_retries,
+        "generation_timeout": settings.generation_timeout,
     }
 
 
@@ -74,6 +70,8 @@ class SeedreamClient:
         backoff_max: float = 20.0,
         max_retry_after: float = 60.0,
         max_connections: int = 100,
+        generation_timeout: float = Settings.generation_timeout,
+        limits: ResultLimits = DEFAULT_LIMITS,
         http_client: httpx.AsyncClient | None = None,
     ) -> None:
         if max_retries < 0:
@@ -87,6 +85,8 @@ class SeedreamClient:
         self.backoff_max = backoff_max
         self.max_retry_after = max_retry_after
         self.max_connections = max_connections
+        self.generation_timeout = generation_timeout
+        self.limits = limits
         self._http = http_client
         self._owns_http = http_client is None
         self._http_loop: asyncio.AbstractEventLoop | None = None
@@ -151,17 +151,35 @@ class SeedreamClient:
         key = self._key_for(api_key)
         secrets = (key, *self._url_secrets)
         started = time.perf_counter()
+        progress: list[str] = []  # what was reached, for the deadline's message
         try:
-            response = await self._post(request.to_payload(), key, headers or {})
-            images, failures = await self._read_images(response, secrets)
+            async with asyncio.timeout(self.generation_timeout):
+                answer = await self._post(request.to_payload(), key, headers or {}, progress)
+                progress.append("answered")
+                found = await self._reader().read(answer, secrets, request.expected_images())
+        except TimeoutError:
+            raise self._deadline_error(progress) from None
         except APIError as exc:
             errors.scrub_exception(exc, secrets)
             raise
         elapsed = time.perf_counter() - started
         logger.info(
-            "Generated %d image(s) at %s in %.2f s (%d failed)", len(images), request.size, elapsed, len(failures)
+            "Generated %d image(s) at %s in %.2f s (%d failed)",
+            len(found.images), request.size, elapsed, len(found.failures),
         )
-        return GenerationResult(images, elapsed, request, failures, warnings)
+        return GenerationResult(found.images, elapsed, request, found.failures, warnings + found.notes)
+
+    def _deadline_error(self, progress: list[str]) -> APITimeoutError:
+        limit = errors.seconds(self.generation_timeout)
+        if "answered" in progress:
+            return APITimeoutError(
+                f"Downloading the results took longer than {limit}, the limit for one generation; stopped."
+            )
+        billed = " Seedream may still have made (and billed) the image." if "sent" in progress else ""
+        return APITimeoutError(f"Seedream did not finish within {limit}, the limit for one generation; stopped.{billed}")
+
+    def _reader(self) -> ResultReader:
+        return ResultReader(self._client(), self.limits, self.max_retries + 1, self._sleep, self._backoff)
 
     def _key_for(self, override: str | None) -> str:
         key = (override or "").strip() or self._api_key
@@ -193,20 +211,26 @@ class SeedreamClient:
         self._http_loop = loop
         return self._http
 
-    async def _post(self, payload: dict[str, Any], key: str, extra_headers: Mapping[str, str]) -> httpx.Response:
-        """POST with retries; returns a 2xx response or raises the mapped APIError."""
+    async def _post(
+        self, payload: dict[str, Any], key: str, extra_headers: Mapping[str, str], progress: list[str]
+    ) -> Answer:
+        """POST with retries; returns a 2xx answer (read, bounded) or raises the mapped APIError."""
         http = self._client()
         headers = {"Content-Type": "application/json", "Accept": "application/json", **extra_headers}
         headers["Authorization"] = f"Bearer {key}"
         body = await maybe_offload(sum(map(len, payload.get("image", ()))), _encode_json, payload)
+        deadline = asyncio.get_running_loop().time() + self.generation_timeout
         attempts = self.max_retries + 1
         for attempt in range(1, attempts + 1):
             started = time.perf_counter()
-            sent = _SendTrace()
+            sent = SendTrace()
             try:
-                response = await http.post(
-                    self.api_url, content=body, headers=headers, extensions={"trace": sent}
-                )
+                request = http.build_request("POST", self.api_url, content=body, headers=headers)
+                request.extensions["trace"] = sent
+                progress.append("sent")
+                answer = await self._send(http, request)
+            except TooLarge as exc:
+                raise self._too_large(exc) from None
             except httpx.RequestError as exc:
                 # Retry only what provably never reached the API whole: no connection, or a connection the
                 # server closed while our request was still being written (a pooled keep-alive connection
@@ -220,28 +244,43 @@ class SeedreamClient:
                 if unsent and attempt < attempts:
                     await self._sleep(self._backoff(attempt))
                     continue
-                raise self._transport_error(exc, attempt, unsent=sent.write_failed) from None
-            status = response.status_code
+                raise self._transport_error(exc, attempt, unsent=unsent) from None
+            status = answer.status_code
             logger.info(
                 "POST %s -> %d (attempt %d/%d, %.2f s)",
                 self._endpoint, status, attempt, attempts, time.perf_counter() - started,
             )
             if 200 <= status < 300:
-                return response
+                return answer
             if status not in RETRY_STATUSES or attempt == attempts:
-                raise self._status_error(response, attempt, key)
-            retry_after = parse_retry_after(response.headers.get("retry-after"))
-            if retry_after is not None and retry_after > self.max_retry_after:
-                raise self._status_error(response, attempt, key)
+                raise self._status_error(answer, attempt, key)
+            retry_after = parse_retry_after(answer.headers.get("retry-after"))
             delay = max(self._backoff(attempt), retry_after or 0.0)
+            left = deadline - asyncio.get_running_loop().time()
+            if (retry_after is not None and retry_after > self.max_retry_after) or delay >= left:
+                raise self._status_error(answer, attempt, key)  # waiting would outlast the limit anyway
             logger.warning("POST %s -> %d; retrying in %.2f s", self._endpoint, status, delay)
             await self._sleep(delay)
         raise AssertionError("unreachable")  # the loop always returns or raises
 
+    async def _send(self, http: httpx.AsyncClient, request: httpx.Request) -> Answer:
+        """Send and read the answer under the byte caps: the JSON answer, or an error body (cut, not refused)."""
+        response = await http.send(request, stream=True)
+        if 200 <= response.status_code < 300:
+            return await read_capped(response, self.limits.max_json_bytes)
+        return await read_capped(response, self.limits.max_error_bytes, truncate=True)
+
+    def _too_large(self, exc: TooLarge) -> InvalidResponseError:
+        size = f" ({exc.declared // (1024 * 1024)} MB)" if exc.declared else ""
+        return InvalidResponseError(
+            f"Seedream's answer{size} is larger than {self.limits.max_json_bytes // (1024 * 1024)} MB, far more "
+            "than any real answer; it was not read."
+        )
+
     def _backoff(self, attempt: int) -> float:
         return backoff(attempt, self.backoff_base, self.backoff_max)
 
-    def _status_error(self, response: httpx.Response, attempts: int, key: str) -> APIError:
+    def _status_error(self, response: Answer, attempts: int, key: str) -> APIError:
         # Scrubbed before the message is cut to a snippet: half a key would no longer be recognised.
         return errors.status_error(response, (key, *self._url_secrets), attempts, api_url=self._public_url)
 
@@ -250,114 +289,6 @@ class SeedreamClient:
             exc, self._url_secrets, attempts, host=self._host, connect_timeout=self.connect_timeout,
             read_timeout=self.read_timeout, unsent=unsent,
         )
-
-    # ------------------------------------------------------------------------------------------ images
-
-    async def _read_images(
-        self, response: httpx.Response, secrets: errors.Secrets
-    ) -> tuple[tuple[GeneratedImage, ...], tuple[str, ...]]:
-        content = response.content
-        try:
-            body = await maybe_offload(len(content), json.loads, content)
-        except (ValueError, UnicodeDecodeError):
-            snippet = errors.snippet(scrub(response.text, *secrets))
-            raise InvalidResponseError(
-                f"Seedream's answer was not JSON (HTTP {response.status_code}: {snippet}).",
-                status_code=response.status_code, body=snippet,
-            ) from None
-        items = body.get("images") if isinstance(body, dict) else None
-        if not isinstance(items, list) or not items:
-            # Some gateways answer 200 with an error object instead of images.
-            message = errors.api_message(body)
-            said = f": {message}" if message else "."
-            if errors.is_content_policy(body):
-                raise ContentPolicyError(
-                    f"Seedream declined the request under its content policy{said}",
-                    status_code=response.status_code, body=errors.summary(body),
-                )
-            raise InvalidResponseError(
-                f"Seedream returned no images{said}", status_code=response.status_code, body=errors.summary(body)
-            )
-
-        outcomes = await asyncio.gather(
-            *(self._image(item, index, len(items)) for index, item in enumerate(items, start=1))
-        )
-        images = tuple(outcome for outcome in outcomes if isinstance(outcome, GeneratedImage))
-        failures = tuple(outcome for outcome in outcomes if isinstance(outcome, str))
-        if not images:
-            listed = " ".join(failures[:3]) + (f" (and {len(failures) - 3} more)" if len(failures) > 3 else "")
-            raise InvalidResponseError(
-                f"Seedream returned {len(items)} image(s) but none could be used: {listed}",
-                status_code=response.status_code,
-            )
-        if failures:
-            logger.warning("%d of %d result image(s) could not be used", len(failures), len(items))
-        return images, failures
-
-    async def _image(self, item: object, index: int, count: int) -> GeneratedImage | str:
-        """The image behind one element of `images`, or a short message saying why there is none."""
-        label = f"Image {index} of {count}" if count > 1 else "The image"
-        url, inline = image_source(item)
-        if inline is not None:
-            try:
-                return await maybe_offload(len(inline), decode_inline, inline, url)
-            except InvalidResponseError as exc:
-                return f"{label}: {exc.message}"
-        if url is not None:
-            return await self._fetch(url, label)
-        return f"{label}: holds no URL or Base64 ({describe(item)})."
-
-    async def _fetch(self, url: str, label: str) -> GeneratedImage | str:
-        """Download a result URL. A free GET, so unlike the paid POST it may retry on any transient failure."""
-        http = self._client()
-        host = public_host(url)
-        attempts = self.max_retries + 1
-        problem = "could not be downloaded"
-        for attempt in range(1, attempts + 1):
-            # Result URLs live on other hosts (a CDN): they must never see the API key.
-            try:
-                request = http.build_request("GET", url, headers={"Accept": "image/*"})
-            except httpx.InvalidURL:
-                return f"{label}: the result URL is not a valid URL."
-            request.headers.pop("Authorization", None)
-            try:
-                response = await http.send(request, follow_redirects=True)
-            except httpx.TimeoutException:
-                return f"{label}: the result URL on {host} did not answer in time."
-            except httpx.RequestError as exc:
-                problem = f"the result URL on {host} could not be reached ({type(exc).__name__})"
-            else:
-                logger.debug("GET result on %s -> %d (attempt %d/%d)", host, response.status_code, attempt, attempts)
-                if response.status_code == 200:
-                    try:
-                        return await maybe_offload(len(response.content), checked_image, response.content, url)
-                    except InvalidResponseError as exc:
-                        return f"{label}: {exc.message}"
-                problem = f"the result URL answered {response.status_code}"
-                if response.status_code not in RETRY_STATUSES and response.status_code < 500:
-                    break
-            if attempt < attempts:
-                await self._sleep(self._backoff(attempt))
-        return f"{label}: {problem}."
-
-
-class _SendTrace:
-    """httpcore's trace hook for one attempt: notes whether writing the request failed part-way.
-
-    httpcore drops a pooled connection the server already closed (its socket reads as readable) before
-    reusing it; what is left is the race where the server closes it while the request is being written.
-    httpcore then swallows the write error and reports the read that follows (RemoteProtocolError "Server
-    disconnected without sending a response", or ReadError), the same as for a server that read the whole
-    request and died. Only this hook tells the two apart.
-    """
-
-    def __init__(self) -> None:
-        self.write_failed = False
-
-    async def __call__(self, event: str, info: Mapping[str, Any]) -> None:
-        if event in ("http11.send_request_headers.failed", "http11.send_request_body.failed"):
-            self.write_failed = True
-
 
 def _encode_json(payload: dict[str, Any]) -> bytes:
     return json.dumps(payload, ensure_ascii=False).encode()

@@ -10,6 +10,7 @@ import httpx
 
 from seedream_ui.client._retry import parse_retry_after
 from seedream_ui.client._scrub import scrub, scrub_value
+from seedream_ui.client._wire import Answer
 from seedream_ui.errors import (
     APIConnectionError,
     APIError,
@@ -67,7 +68,7 @@ def transport_error(
     )
 
 
-def status_error(response: httpx.Response, secrets: Secrets, attempts: int, *, api_url: str) -> APIError:
+def status_error(response: Answer, secrets: Secrets, attempts: int, *, api_url: str) -> APIError:
     status = response.status_code
     # Scrubbed before parsing (escaped forms), and after (a \\u-escaped key only shows once parsed).
     body = scrub_value(json_or_text(scrub(response.text, *secrets)), *secrets)

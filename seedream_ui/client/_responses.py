@@ -15,6 +15,7 @@ from PIL import Image, UnidentifiedImageError
 from seedream_ui.errors import InvalidResponseError
 from seedream_ui.formats import is_http_url, split_data_uri
 from seedream_ui.request import GenerateRequest
+from seedream_ui.sizes import MAX_PIXELS
 
 # Work on inline images bigger than this goes to a worker thread so the event loop (the UI) stays responsive.
 _OFFLOAD_BYTES = 4 * 1024 * 1024
@@ -79,7 +80,7 @@ def image_source(item: object) -> tuple[str | None, str | None]:
     return url, inline
 
 
-def decode_inline(text: str, url: str | None = None) -> GeneratedImage:
+def decode_inline(text: str, url: str | None = None, max_pixels: int | None = None) -> GeneratedImage:
     parts = split_data_uri(text)
     payload = parts[1] if parts else text
     payload = "".join(payload.split())  # line-wrapped Base64 is common
@@ -90,18 +91,29 @@ def decode_inline(text: str, url: str | None = None) -> GeneratedImage:
         data = base64.b64decode(payload, validate=True)
     except (binascii.Error, ValueError):
         raise InvalidResponseError("neither a URL nor valid Base64.") from None
-    return checked_image(data, url)
+    return checked_image(data, url, max_pixels)
 
 
-def checked_image(data: bytes, url: str | None = None) -> GeneratedImage:
-    """Read the header and check the structure without decoding pixels (cheap even at 4K)."""
+def checked_image(data: bytes, url: str | None = None, max_pixels: int | None = None) -> GeneratedImage:
+    """Read the header and check the structure without decoding pixels (cheap even at 4K).
+
+    The size is read from the header, so an image of too many pixels is refused before anything decodes it.
+    """
     if not data:
         raise InvalidResponseError("empty.")
     try:
         with Image.open(io.BytesIO(data)) as image:
             fmt = (image.format or "").lower()
             width, height = image.size
+            if max_pixels is not None and width * height > max_pixels:
+                raise InvalidResponseError(
+                    f"{width}x{height} pixels, more than any Seedream image ({MAX_PIXELS:,} at most); not used."
+                )
             image.verify()
+    except InvalidResponseError:
+        raise
+    except Image.DecompressionBombError:
+        raise InvalidResponseError(f"far more pixels than any Seedream image ({MAX_PIXELS:,} at most); not used.") from None
     except UnidentifiedImageError:
         raise InvalidResponseError("not an image (it does not decode).") from None
     except Exception as exc:  # noqa: BLE001 - Pillow raises many types for corrupt files
