@@ -582,7 +582,7 @@ async def test_an_error_body_keeps_its_parsed_type_even_with_the_key_scrubbed_ou
 
 
 @pytest.mark.asyncio
-@pytest.mark.parametrize("status", [400, 401, 403, 404, 409, 422, 500])
+@pytest.mark.parametrize("status", [400, 401, 403, 404, 409, 422, 500, 502, 504])
 async def test_these_statuses_are_never_retried(status: int) -> None:
     api = Recorder(error(status, {"message": "no"}), {"images": [JPEG_B64]})
     await failure(api)
@@ -598,18 +598,41 @@ async def test_500_is_a_server_error_sent_once_with_the_apis_message() -> None:
 
 
 @pytest.mark.asyncio
-@pytest.mark.parametrize("status", [502, 503, 504])
-async def test_gateway_errors_are_retried_up_to_the_configured_count(status: int) -> None:
+@pytest.mark.parametrize("status", [429, 503])
+async def test_statuses_that_turn_the_request_away_unhandled_are_retried_up_to_the_configured_count(
+    status: int,
+) -> None:
     api = Recorder(error(status))
     exc = await failure(api, max_retries=2)
-    assert type(exc) is ServerError
-    assert exc.message == f"Seedream had a server error ({status}) and did not recover after 3 attempts."
+    assert exc.status_code == status
+    assert "after 3 attempts" in exc.message or "did not recover after 3 attempts" in exc.message
     assert len(api.posts) == 3
 
 
 @pytest.mark.asyncio
-async def test_a_gateway_error_that_clears_up_gives_the_images_after_one_more_post() -> None:
-    api = Recorder(error(503), error(502), {"images": [JPEG_B64]})
+@pytest.mark.parametrize("status", [502, 504])
+async def test_gateway_errors_that_may_follow_a_forwarded_request_are_never_retried(status: int) -> None:
+    api = Recorder(error(status), {"images": [JPEG_B64]})
+    exc = await failure(api, max_retries=3)
+    assert type(exc) is ServerError
+    assert exc.message == (
+        f"Seedream had a server error ({status}). Not retried automatically: a gateway may already have passed "
+        "the request on, so Seedream may still be making (and billing) the image."
+    )
+    assert len(api.posts) == 1
+
+
+@pytest.mark.asyncio
+async def test_503_is_retried_with_its_message_after_the_last_attempt() -> None:
+    api = Recorder(error(503))
+    exc = await failure(api, max_retries=2)
+    assert type(exc) is ServerError
+    assert exc.message == "Seedream had a server error (503) and did not recover after 3 attempts."
+
+
+@pytest.mark.asyncio
+async def test_a_503_that_clears_up_gives_the_images_after_one_more_post() -> None:
+    api = Recorder(error(503), error(429), {"images": [JPEG_B64]})
     result = await generate(api, max_retries=3)
     assert len(result.images) == 1
     assert len(api.posts) == 3

@@ -224,21 +224,32 @@ async def test_faults_that_must_not_be_retried_are_sent_once(
 
 
 @pytest.mark.asyncio
-@pytest.mark.parametrize("fault", ["502", "503", "504"])
-async def test_gateway_faults_are_retried_up_to_max_retries_then_reported(stub: StubServer, fault: str) -> None:
-    exc = await failure(stub, headers={"X-Stub-Fault": fault}, max_retries=2)
+async def test_503_is_retried_up_to_max_retries_then_reported(stub: StubServer) -> None:
+    exc = await failure(stub, headers={"X-Stub-Fault": "503"}, max_retries=2)
     assert type(exc) is ServerError
-    assert exc.status_code == int(fault)
-    assert exc.message.startswith(f"Seedream had a server error ({fault}) and did not recover after 3 attempts.")
-    assert statuses(stub) == [int(fault)] * 3
+    assert exc.status_code == 503
+    assert exc.message.startswith("Seedream had a server error (503) and did not recover after 3 attempts.")
+    assert statuses(stub) == [503] * 3
 
 
 @pytest.mark.asyncio
-async def test_a_gateway_fault_that_clears_gives_images_after_exactly_one_more_request(stub: StubServer) -> None:
-    stub.queue_faults(["503", "502", "ok"])
-    result = await generate(stub, max_retries=2)
+@pytest.mark.parametrize("fault", ["502", "504"])
+async def test_502_and_504_are_sent_once_because_the_upstream_may_still_be_billing(
+    stub: StubServer, fault: str
+) -> None:
+    exc = await failure(stub, headers={"X-Stub-Fault": fault}, max_retries=2)
+    assert type(exc) is ServerError
+    assert exc.message.startswith(f"Seedream had a server error ({fault}).")
+    assert "Not retried automatically" in exc.message
+    assert statuses(stub) == [int(fault)]
+
+
+@pytest.mark.asyncio
+async def test_a_503_that_clears_gives_images_after_exactly_one_more_request(stub: StubServer) -> None:
+    stub.queue_faults(["503", "429", "ok"])
+    result = await generate(stub, max_retries=2, headers={"X-Stub-Retry-After": "0"})
     assert len(result.images) == 1
-    assert statuses(stub) == [503, 502, 200]
+    assert statuses(stub) == [503, 429, 200]
 
 
 @pytest.mark.asyncio

@@ -5,8 +5,17 @@
         result.images[0].data  # bytes, already checked to decode as an image
 
 `SyncSeedreamClient` offers the same for scripts. Retries are deliberately narrow: a generation is paid
-for, so a request is only sent again when the API certainly did not do the work (429, 502/503/504, or
-no connection at all). The API key never appears in an exception, a log line or a repr.
+for, so the POST is only sent again when the API cannot have done the work:
+- 429 (rate limited) and 503 (unavailable): by RFC 9110/6585 the request was turned away unhandled;
+- no connection at all, or a connection closed while the request was still being written (a pooled
+  keep-alive connection the server dropped): no complete request ever arrived.
+Never on 502 or 504: the router documents no status semantics, and a gateway answers those after it
+forwarded the request, so the upstream may still be generating (and billing) the first try. Never on a
+timeout or a connection dropped after the request was sent, nor on anything after a 2xx. Result
+downloads are free GETs and retry any transient failure. Everything runs under one deadline per
+generation (`generation_timeout`, SEEDREAM_GENERATION_TIMEOUT) and under the byte, pixel and count caps of
+`ResultLimits`. The API key never appears in an exception, a log line or a repr, nor do credentials or the
+query string of a URL.
 
 Layout: `_async` (the pooled client: POST with retries, result downloads), `_errors` (status and transport
 failures -> errors, scrubbing), `_responses` (result types, parsing and checking images), `_retry` (retry

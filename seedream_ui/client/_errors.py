@@ -29,6 +29,10 @@ from seedream_ui.errors import (
 # The API key, and the secret parts of SEEDREAM_API_URL (password, query values).
 Secrets = tuple[str, ...]
 
+GATEWAY_NOT_RETRIED = (
+    "Not retried automatically: a gateway may already have passed the request on, so Seedream may still be "
+    "making (and billing) the image."
+)
 _CONTENT_POLICY = re.compile(r"sensitive|content[ _-]?policy|safety|moderation", re.IGNORECASE)
 
 
@@ -105,6 +109,8 @@ def status_error(response: Answer, secrets: Secrets, attempts: int, *, api_url: 
     if status >= 500:
         tries = f" and did not recover after {attempts} attempts" if attempts > 1 else ""
         tail = f" It said: {sentence(message)}" if message else ""
+        if status in (502, 504):
+            tail += f" {GATEWAY_NOT_RETRIED}"
         return ServerError(f"Seedream had a server error ({status}){tries}.{tail}", status_code=status, body=body)
     if status == 404:
         return NotFoundError(

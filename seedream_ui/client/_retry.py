@@ -7,8 +7,13 @@ import math
 import random
 from datetime import UTC, datetime
 
-# Statuses that mean "the generation did not happen; asking again is safe and may work".
-RETRY_STATUSES: frozenset[int] = frozenset({429, 502, 503, 504})
+# Statuses on which the paid POST is sent again: those that mean the request was turned away before any work
+# (RFC 9110/6585; the router documents no semantics of its own). 429: refused by rate limiting. 503: the
+# service would not take the request now. Not 502 or 504: a gateway says those after it forwarded the
+# request upstream (502: the upstream's answer was unusable; 504: it did not answer in time), so the
+# upstream may be generating, and billing, the first try still. Result downloads are free GETs and retry
+# every 5xx.
+RETRY_STATUSES: frozenset[int] = frozenset({429, 503})
 
 
 def parse_retry_after(value: str | None, *, now: datetime | None = None) -> float | None:
