@@ -11,10 +11,10 @@ import io
 import json
 import logging
 import threading
-from urllib.parse import quote, quote_plus
 from collections.abc import Callable, Iterator
-from datetime import datetime, timedelta, timezone
+from datetime import UTC, datetime, timedelta
 from email.utils import format_datetime
+from urllib.parse import quote, quote_plus
 
 import httpx
 import pytest
@@ -345,7 +345,7 @@ async def test_a_200_refusing_the_content_is_a_content_policy_error() -> None:
     [
         pytest.param(base64.b64encode(b"definitely not an image").decode(), "not an image", id="not-image-bytes"),
         pytest.param("%%%% not base64 %%%%", "neither a URL nor valid Base64", id="not-base64"),
-        pytest.param(base64.b64encode(PNG[: len(PNG) - 8]).decode(), "corrupt image", id="truncated-png"),
+        pytest.param(base64.b64encode(PNG[: len(PNG) - 8]).decode(), "a corrupt or incomplete image (it does not decode)", id="truncated-png"),
         pytest.param(42, "holds no URL or Base64", id="a-number"),
         pytest.param({"seed": 7}, "holds no URL or Base64", id="object-without-image"),
         pytest.param("", "empty", id="empty-string"),
@@ -702,7 +702,7 @@ async def test_a_retry_after_longer_than_the_limit_stops_at_once() -> None:
 
 @pytest.mark.asyncio
 async def test_retry_after_as_an_http_date_is_honoured() -> None:
-    later = format_datetime(datetime.now(timezone.utc) + timedelta(seconds=30), usegmt=True)
+    later = format_datetime(datetime.now(UTC) + timedelta(seconds=30), usegmt=True)
     api = Recorder(error(503, headers={"Retry-After": later}), {"images": [JPEG_B64]})
     client = make_client(api)
     await client.generate(REQUEST)
@@ -711,7 +711,7 @@ async def test_retry_after_as_an_http_date_is_honoured() -> None:
 
 
 def test_parse_retry_after_reads_seconds_and_dates_and_ignores_nonsense() -> None:
-    now = datetime(2025, 1, 1, 12, 0, 0, tzinfo=timezone.utc)
+    now = datetime(2025, 1, 1, 12, 0, 0, tzinfo=UTC)
     assert parse_retry_after("3", now=now) == 3.0
     assert parse_retry_after(" 0.5 ", now=now) == 0.5
     assert parse_retry_after("-4", now=now) == 0.0
@@ -788,6 +788,42 @@ async def test_a_malformed_result_url_is_a_failure_of_that_image_only() -> None:
     result = await generate(api)
     assert len(result.images) == 1
     assert result.failures == ("Image 1 of 2: the result URL is not a valid URL.",)
+
+
+# ------------------------------------------------------------------------------------------ written for a person
+
+BROKE = (
+    "The connection to Seedream broke before its answer was complete. Not retried automatically: the image may "
+    "already have been generated and billed."
+)
+TRANSPORT_FAULTS = [
+    (httpx.ConnectError("[Errno 111] Connection refused"),
+     "Could not connect to Seedream at api.example.test after 3 attempts (the connection was refused)."),
+    (httpx.ConnectError("[Errno -2] Name or service not known"),
+     "Could not connect to Seedream at api.example.test after 3 attempts (its host name could not be resolved)."),
+    (httpx.ConnectError("[SSL: CERTIFICATE_VERIFY_FAILED] certificate verify failed: self-signed (_ssl.c:1006)"),
+     "Could not connect to Seedream at api.example.test after 3 attempts (its TLS certificate was not accepted)."),
+    (httpx.ConnectError("All connection attempts failed"),
+     "Could not connect to Seedream at api.example.test after 3 attempts."),
+    (httpx.RemoteProtocolError("can't handle event type ConnectionClosed when role=SERVER and state=SEND_RESPONSE"),
+     BROKE),
+    (httpx.ReadError("[Errno 104] Connection reset by peer"), BROKE),
+    (RuntimeError("list index out of range"),
+     "Calling Seedream failed in an unexpected way; the details are in the server log. Try again."),
+]
+
+
+@pytest.mark.asyncio
+@pytest.mark.parametrize(("fault", "message"), TRANSPORT_FAULTS, ids=[type(f).__name__ + str(n) for n, (f, _) in
+                                                                     enumerate(TRANSPORT_FAULTS)])
+async def test_a_failure_without_an_answer_is_told_in_words_never_in_the_exceptions_text(
+    fault: Exception, message: str, caplog: pytest.LogCaptureFixture
+) -> None:
+    exc = await failure(Recorder(fault))
+    assert exc.message == message == str(exc)
+    assert exc.__cause__ is None and exc.__context__ is None  # no chained raw exception either
+    if isinstance(fault, RuntimeError):
+        assert "RuntimeError" in caplog.text and "list index out of range" in caplog.text  # the operator can see it
 
 
 # ------------------------------------------------------------------------------------------ secrecy
@@ -983,9 +1019,9 @@ def test_the_sync_wrapper_returns_the_same_result(sync_client: tuple[SyncSeedrea
 
 def test_the_sync_wrapper_raises_the_same_errors() -> None:
     api = Recorder(error(401))
-    with SyncSeedreamClient(api_key=KEY, http_client=httpx.AsyncClient(transport=httpx.MockTransport(api))) as client:
-        with pytest.raises(AuthenticationError, match=r"\(401\)"):
-            client.generate(REQUEST)
+    http = httpx.AsyncClient(transport=httpx.MockTransport(api))
+    with SyncSeedreamClient(api_key=KEY, http_client=http) as client, pytest.raises(AuthenticationError, match=r"\(401\)"):
+        client.generate(REQUEST)
 
 
 def test_the_sync_wrapper_serves_several_threads_at_once(sync_client: tuple[SyncSeedreamClient, Recorder]) -> None:

@@ -181,15 +181,19 @@ FAULTS_SENT_ONCE = [
     (
         "content-policy",
         ContentPolicyError,
-        "Seedream declined the request under its content policy: The request was rejected because the prompt "
-        "or a reference image may contain sensitive content; change it and try again.",
+        (
+            "Seedream declined the request under its content policy: The request was rejected because the prompt "
+            "or a reference image may contain sensitive content; change it and try again."
+        ),
     ),
     ("401", AuthenticationError, "The API key was rejected (401). Check SEEDREAM_API_KEY or the key box."),
     (
         "403",
         PermissionDeniedError,
-        "The API key is not allowed to do this (403). This API key is not allowed to use Seedream 4.5; check the "
-        "key's permissions. Check SEEDREAM_API_KEY or the key box.",
+        (
+            "The API key is not allowed to do this (403). This API key is not allowed to use Seedream 4.5; check "
+            "the key's permissions. Check SEEDREAM_API_KEY or the key box."
+        ),
     ),
     (
         "500",

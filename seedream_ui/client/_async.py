@@ -7,6 +7,7 @@ import json
 import logging
 import re
 import time
+import traceback
 from collections.abc import Awaitable, Callable, Mapping
 from typing import Any, Self
 
@@ -17,7 +18,7 @@ from seedream_ui.client._limits import DEFAULT_LIMITS, ResultLimits
 from seedream_ui.client._responses import GenerationResult, maybe_offload
 from seedream_ui.client._results import ResultReader
 from seedream_ui.client._retry import RETRY_STATUSES, backoff, parse_retry_after
-from seedream_ui.client._scrub import public_host, public_url, url_secrets
+from seedream_ui.client._scrub import public_host, public_url, scrub, url_secrets
 from seedream_ui.client._wire import Answer, SendTrace, TooLarge, read_capped
 from seedream_ui.config import DEFAULT_API_URL, Settings
 from seedream_ui.errors import (
@@ -152,6 +153,7 @@ class SeedreamClient:
         secrets = (key, *self._url_secrets)
         started = time.perf_counter()
         progress: list[str] = []  # what was reached, for the deadline's message
+        unexpected: APIError | None = None
         try:
             async with asyncio.timeout(self.generation_timeout):
                 answer = await self._post(request.to_payload(), key, headers or {}, progress)
@@ -162,6 +164,10 @@ class SeedreamClient:
         except APIError as exc:
             errors.scrub_exception(exc, secrets)
             raise
+        except Exception as exc:  # noqa: BLE001 - a bug or an unforeseen library error: no raw text to visitors
+            unexpected = self._unexpected(exc, secrets)
+        if unexpected is not None:
+            raise unexpected  # outside the handler, so the raw exception is not chained to it
         elapsed = time.perf_counter() - started
         logger.info(
             "Generated %d image(s) at %s in %.2f s (%d failed)",
@@ -177,6 +183,15 @@ class SeedreamClient:
             )
         billed = " Seedream may still have made (and billed) the image." if "sent" in progress else ""
         return APITimeoutError(f"Seedream did not finish within {limit}, the limit for one generation; stopped.{billed}")
+
+    def _unexpected(self, exc: Exception, secrets: errors.Secrets) -> APIError:
+        """Logged for the operator (scrubbed, with where it happened); the visitor reads a sentence."""
+        frames = traceback.extract_tb(exc.__traceback__)
+        where = f" at {frames[-1].filename}:{frames[-1].lineno}" if frames else ""
+        logger.error(
+            "Unexpected %s calling %s%s: %s", type(exc).__name__, self._endpoint, where, scrub(str(exc), *secrets)
+        )
+        return APIError("Calling Seedream failed in an unexpected way; the details are in the server log. Try again.")
 
     def _reader(self) -> ResultReader:
         return ResultReader(self._client(), self.limits, self.max_retries + 1, self._sleep, self._backoff)
@@ -286,7 +301,7 @@ class SeedreamClient:
 
     def _transport_error(self, exc: httpx.RequestError, attempts: int, *, unsent: bool = False) -> APIError:
         return errors.transport_error(
-            exc, self._url_secrets, attempts, host=self._host, connect_timeout=self.connect_timeout,
+            exc, attempts, host=self._host, connect_timeout=self.connect_timeout,
             read_timeout=self.read_timeout, unsent=unsent,
         )
 

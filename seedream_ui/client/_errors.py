@@ -38,7 +38,6 @@ _CONTENT_POLICY = re.compile(r"sensitive|content[ _-]?policy|safety|moderation",
 
 def transport_error(
     exc: httpx.RequestError,
-    secrets: Secrets,
     attempts: int,
     *,
     host: str,
@@ -46,30 +45,49 @@ def transport_error(
     read_timeout: float,
     unsent: bool = False,
 ) -> APIError:
-    reason = scrub(str(exc), *secrets).strip()
-    detail = f" ({reason})" if reason else ""
+    """The error for a request that got no (complete) HTTP answer, in words; never the exception's own text."""
     tries = f" after {attempts} attempts" if attempts > 1 else ""
     if isinstance(exc, httpx.ConnectTimeout):
         return APITimeoutError(f"Could not connect to Seedream at {host} within {seconds(connect_timeout)}{tries}.")
     if isinstance(exc, httpx.UnsupportedProtocol):
         return APIConnectionError(f"Cannot call {host}: the API URL must start with http:// or https://.")
     if isinstance(exc, httpx.ConnectError):
-        return APIConnectionError(f"Could not connect to Seedream at {host}{tries}{detail}.")
+        reason = connect_reason(str(exc))
+        return APIConnectionError(f"Could not connect to Seedream at {host}{tries}{f' ({reason})' if reason else ''}.")
     if isinstance(exc, httpx.PoolTimeout):
         return APITimeoutError("Too many generations at once: no connection became free in time. Try again.")
-    if isinstance(exc, httpx.TimeoutException):
-        return APITimeoutError(f"Seedream did not answer within {seconds(read_timeout)}.")
     if unsent:
         return APIConnectionError(
             f"Seedream closed the connection before the request was sent{tries}; nothing was generated. Try again."
         )
+    if isinstance(exc, httpx.TimeoutException):
+        return APITimeoutError(f"Seedream did not answer within {seconds(read_timeout)}.")
     if isinstance(exc, httpx.DecodingError):
-        return InvalidResponseError(f"Seedream's answer could not be decompressed{detail}.")
+        return InvalidResponseError("Seedream's answer could not be decompressed (it is not valid gzip, deflate or br).")
     # Read errors, dropped connections, protocol errors: the request went out, so the work may be done.
     return APIConnectionError(
-        "The connection to Seedream broke before its answer was complete"
-        f"{detail}. Not retried automatically: the image may already have been generated and billed."
+        "The connection to Seedream broke before its answer was complete. "
+        "Not retried automatically: the image may already have been generated and billed."
     )
+
+
+# What an OS or TLS error text means, for a person; anything else is left unsaid (it is in the log).
+_CONNECT_REASONS: tuple[tuple[tuple[str, ...], str], ...] = (
+    (("refused",), "the connection was refused"),
+    (
+        ("name or service not known", "nodename nor servname", "getaddrinfo", "name resolution", "no address"),
+        "its host name could not be resolved",
+    ),
+    (("certificate",), "its TLS certificate was not accepted"),
+    (("ssl", "tls", "handshake"), "the secure connection (TLS) could not be set up"),
+    (("unreachable", "no route to host"), "the network cannot reach it"),
+    (("reset",), "the connection was reset"),
+)
+
+
+def connect_reason(text: str) -> str | None:
+    lowered = text.lower()
+    return next((reason for needles, reason in _CONNECT_REASONS if any(n in lowered for n in needles)), None)
 
 
 def status_error(response: Answer, secrets: Secrets, attempts: int, *, api_url: str) -> APIError:
