@@ -26,6 +26,9 @@ class Settings:
     # An image sequence at 4K can take minutes; a short read timeout would waste a paid call.
     read_timeout: float = 300.0
     max_retries: int = 2
+    # One generation end to end (POST, retries, result downloads): a reply dripping a byte at a time never
+    # trips the read timeout, this ends it.
+    generation_timeout: float = 600.0
     # Generations mostly wait on the remote API (about 1 MB of memory each, see docs/benchmarks.md), so many
     # can run at once; the limit only bounds memory when a crowd arrives.
     concurrency: int = 64
@@ -65,6 +68,7 @@ _VARIABLES: dict[str, str] = {
     "SEEDREAM_CONNECT_TIMEOUT": "connect_timeout",
     "SEEDREAM_READ_TIMEOUT": "read_timeout",
     "SEEDREAM_MAX_RETRIES": "max_retries",
+    "SEEDREAM_GENERATION_TIMEOUT": "generation_timeout",
     "SEEDREAM_CONCURRENCY": "concurrency",
     "SEEDREAM_MAX_UPLOAD_MB": "max_upload_mb",
     "SEEDREAM_PRICE_PER_IMAGE": "price_per_image",
@@ -91,6 +95,7 @@ def load_settings(environ: Mapping[str, str] | None = None, dotenv_path: str | N
         connect_timeout=_number(raw, "SEEDREAM_CONNECT_TIMEOUT", Settings.connect_timeout, positive=True),
         read_timeout=_number(raw, "SEEDREAM_READ_TIMEOUT", Settings.read_timeout, positive=True),
         max_retries=int(_number(raw, "SEEDREAM_MAX_RETRIES", Settings.max_retries, whole=True)),
+        generation_timeout=_number(raw, "SEEDREAM_GENERATION_TIMEOUT", Settings.generation_timeout, positive=True),
         concurrency=int(_number(raw, "SEEDREAM_CONCURRENCY", Settings.concurrency, positive=True, whole=True)),
         max_upload_mb=_number(raw, "SEEDREAM_MAX_UPLOAD_MB", Settings.max_upload_mb, positive=True),
         price_per_image=_number(raw, "SEEDREAM_PRICE_PER_IMAGE", Settings.price_per_image),

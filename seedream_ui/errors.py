@@ -1,19 +1,25 @@
 """One error hierarchy for everything that can go wrong, modelled on the OpenAI/Anthropic SDKs.
 
 SeedreamError
-├── ConfigError            bad settings at start-up
-├── ValidationError        a request the API would reject; raised before anything is sent
-│   └── ReferenceImageError  a reference image that cannot be used (names the file)
-└── APIError               the API (or the way to it) failed
-    ├── AuthenticationError      401 / 403
-    ├── BadRequestError          400 / 422, carrying the API's own message
-    │   └── ContentPolicyError   the API refused the content
-    ├── RateLimitError           429, with retry_after when the API said
-    ├── ServerError              5xx
-    ├── APITimeoutError          no answer within the timeout
-    ├── APIConnectionError       could not reach the API
-    └── InvalidResponseError     an answer we cannot use (not JSON, no images, undecodable)
+├── ConfigError                  bad settings at start-up
+├── ValidationError              a request the API would reject; raised before anything is sent
+│   └── ReferenceImageError      a reference image that cannot be used (names the file)
+└── APIError                     the API (or the way to it) failed
+    ├── APIConnectionError       could not reach the API, or the connection broke (status_code None)
+    │   └── APITimeoutError      no answer (or no finished generation) within a time limit
+    ├── APIStatusError           the API answered with an HTTP error status (status_code set)
+    │   ├── BadRequestError      400 / 422, carrying the API's own message
+    │   │   └── ContentPolicyError   the API refused the content (also a 200 that refuses)
+    │   ├── AuthenticationError  401, or no usable key (then raised before sending, status_code None)
+    │   │   └── PermissionDeniedError  403: the key (or its account) may not do this
+    │   ├── NotFoundError        404: nothing answers at SEEDREAM_API_URL
+    │   ├── RateLimitError       429, with retry_after when the API said
+    │   └── ServerError          5xx
+    └── InvalidResponseError     an answer we cannot use (not JSON, no images, undecodable, over a limit)
 
+`body` is the API's error body as parsed: a dict stays a dict, text stays text (the key scrubbed out of it).
+PermissionDeniedError is an AuthenticationError because on this router a 403 means a key problem
+(INVALID_API_KEY, AccountOverdueError): code that catches AuthenticationError keeps catching it.
 Messages are written for the person using the demo. None of them ever contains the API key.
 """
 
@@ -55,11 +61,19 @@ class APIError(SeedreamError):
         self.body = body
 
 
-class AuthenticationError(APIError):
-    pass
+class APIConnectionError(APIError):
+    """No HTTP answer: the API could not be reached, or the connection broke before the answer was complete."""
 
 
-class BadRequestError(APIError):
+class APITimeoutError(APIConnectionError):
+    """A time limit passed: connecting, waiting for the answer, or the whole generation."""
+
+
+class APIStatusError(APIError):
+    """The API answered with an HTTP error status."""
+
+
+class BadRequestError(APIStatusError):
     pass
 
 
@@ -67,7 +81,19 @@ class ContentPolicyError(BadRequestError):
     pass
 
 
-class RateLimitError(APIError):
+class AuthenticationError(APIStatusError):
+    pass
+
+
+class PermissionDeniedError(AuthenticationError):
+    pass
+
+
+class NotFoundError(APIStatusError):
+    pass
+
+
+class RateLimitError(APIStatusError):
     def __init__(
         self,
         message: str,
@@ -80,15 +106,7 @@ class RateLimitError(APIError):
         self.retry_after = retry_after
 
 
-class ServerError(APIError):
-    pass
-
-
-class APITimeoutError(APIError):
-    pass
-
-
-class APIConnectionError(APIError):
+class ServerError(APIStatusError):
     pass
 
 

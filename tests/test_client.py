@@ -12,8 +12,9 @@ import json
 import logging
 import threading
 from collections.abc import Callable, Iterator
-from datetime import datetime, timedelta, timezone
+from datetime import UTC, datetime, timedelta
 from email.utils import format_datetime
+from urllib.parse import quote, quote_plus
 
 import httpx
 import pytest
@@ -30,11 +31,14 @@ from seedream_ui.config import Settings
 from seedream_ui.errors import (
     APIConnectionError,
     APIError,
+    APIStatusError,
     APITimeoutError,
     AuthenticationError,
     BadRequestError,
     ContentPolicyError,
     InvalidResponseError,
+    NotFoundError,
+    PermissionDeniedError,
     RateLimitError,
     ServerError,
     ValidationError,
@@ -44,7 +48,8 @@ from seedream_ui.request import GenerateRequest
 API_URL = "https://api.example.test/v3/seedream-4.5"
 CDN = "https://cdn.example.test"
 KEY = "sk-test-SECRET-9f8e7d6c5b4a"
-REQUEST = GenerateRequest(prompt="a lighthouse at dusk", size="2K")
+# A sequence of up to 15: answers with several images are within what it can produce.
+REQUEST = GenerateRequest(prompt="a lighthouse at dusk", size="2K", sequential_image_generation="auto", max_images=15)
 
 
 def image_bytes(fmt: str = "JPEG", size: tuple[int, int] = (16, 12), color: str = "teal") -> bytes:
@@ -340,7 +345,7 @@ async def test_a_200_refusing_the_content_is_a_content_policy_error() -> None:
     [
         pytest.param(base64.b64encode(b"definitely not an image").decode(), "not an image", id="not-image-bytes"),
         pytest.param("%%%% not base64 %%%%", "neither a URL nor valid Base64", id="not-base64"),
-        pytest.param(base64.b64encode(PNG[: len(PNG) - 8]).decode(), "corrupt image", id="truncated-png"),
+        pytest.param(base64.b64encode(PNG[: len(PNG) - 8]).decode(), "a corrupt or incomplete image (it does not decode)", id="truncated-png"),
         pytest.param(42, "holds no URL or Base64", id="a-number"),
         pytest.param({"seed": 7}, "holds no URL or Base64", id="object-without-image"),
         pytest.param("", "empty", id="empty-string"),
@@ -405,6 +410,56 @@ async def test_a_result_url_that_times_out_is_a_failure_not_a_hang() -> None:
     assert result.failures == ("Image 1 of 2: the result URL on cdn.example.test did not answer in time.",)
 
 
+# ------------------------------------------------------------------------------------------ bounded results
+
+
+def _b64_image(mode: str, size: tuple[int, int]) -> str:
+    buffer = io.BytesIO()
+    Image.new(mode, size).save(buffer, "PNG")  # 1-bit and one colour: a few KB however many pixels
+    return base64.b64encode(buffer.getvalue()).decode()
+
+
+@pytest.mark.asyncio
+async def test_a_result_of_more_pixels_than_seedream_makes_is_refused_from_its_header() -> None:
+    exc = await failure(Recorder({"images": [_b64_image("1", (9000, 9000))]}))
+    assert exc.message == (
+        "Seedream returned 1 image(s) but none could be used: The image: 9000x9000 pixels, more than any "
+        "Seedream image (16,777,216 at most); not used."
+    )
+
+
+@pytest.mark.asyncio
+async def test_the_largest_size_seedream_makes_and_a_little_more_are_accepted() -> None:
+    api = Recorder({"images": [_b64_image("1", (4096, 4096)), _b64_image("1", (5120, 4096))]})
+    result = await generate(api)
+    assert [(i.width, i.height) for i in result.images] == [(4096, 4096), (5120, 4096)]
+
+
+@pytest.mark.asyncio
+async def test_more_results_than_the_request_can_produce_are_cut_before_any_download() -> None:
+    urls = [f"{CDN}/{n}.jpg" for n in range(300)]
+    api = Recorder({"images": urls}, cdn={url: JPEG for url in urls})
+    async with make_client(api) as client:
+        result = await client.generate(GenerateRequest(prompt="one picture", size="2K"))
+        sequence = await client.generate(
+            GenerateRequest(prompt="a few", size="2K", sequential_image_generation="auto", max_images=3)
+        )
+    assert [i.url for i in result.images] == urls[:1]
+    assert result.warnings == ("Seedream returned 300 images, more than this request can produce; kept the first 1.",)
+    assert [i.url for i in sequence.images] == urls[:3]
+    assert len(api.gets) == 4  # 1 + 3: the other 296 URLs were never fetched
+
+
+@pytest.mark.asyncio
+async def test_a_retry_that_would_outlast_the_generation_deadline_is_not_waited_for() -> None:
+    api = Recorder(error(429, headers={"Retry-After": "30"}), {"images": [JPEG_B64]})
+    client = make_client(api, generation_timeout=20)
+    with pytest.raises(RateLimitError) as caught:
+        await client.generate(REQUEST)
+    assert caught.value.message == "Rate limited by Seedream; retry after 30 s."
+    assert len(api.posts) == 1 and client._sleep == []
+
+
 # ------------------------------------------------------------------------------------------ status mapping
 
 
@@ -467,22 +522,67 @@ async def test_401_says_the_key_was_rejected() -> None:
 
 
 @pytest.mark.asyncio
-async def test_403_is_an_authentication_error_with_the_apis_reason() -> None:
+async def test_403_is_permission_denied_with_the_apis_reason() -> None:
     exc = await failure(Recorder(error(403, {"message": "This key has no access to Seedream 4.5"})))
-    assert type(exc) is AuthenticationError
+    assert type(exc) is PermissionDeniedError
+    assert isinstance(exc, AuthenticationError)  # on this router a 403 is a key problem (INVALID_API_KEY)
     assert exc.status_code == 403
-    assert "This key has no access to Seedream 4.5" in exc.message
+    assert exc.message == (
+        "The API key is not allowed to do this (403). This key has no access to Seedream 4.5. "
+        "Check SEEDREAM_API_KEY or the key box."
+    )
 
 
 @pytest.mark.asyncio
 async def test_404_points_at_the_api_url_setting() -> None:
     exc = await failure(Recorder(error(404)))
-    assert type(exc) is APIError
-    assert "SEEDREAM_API_URL" in exc.message
+    assert type(exc) is NotFoundError
+    assert exc.message == f"Nothing answers at {API_URL} (404). Check SEEDREAM_API_URL."
 
 
 @pytest.mark.asyncio
-@pytest.mark.parametrize("status", [400, 401, 403, 404, 409, 422, 500])
+async def test_another_4xx_is_a_status_error_with_the_apis_message() -> None:
+    exc = await failure(Recorder(error(409, {"message": "a request with this id is running"})))
+    assert type(exc) is APIStatusError
+    assert (exc.status_code, exc.message) == (409, "Seedream rejected the request (409): a request with this id is running")
+
+
+@pytest.mark.asyncio
+@pytest.mark.parametrize(
+    ("answer", "error_type"),
+    [
+        (error(400, {"message": "no"}), BadRequestError),
+        (error(401), AuthenticationError),
+        (error(403), PermissionDeniedError),
+        (error(404), NotFoundError),
+        (error(429), RateLimitError),
+        (error(500), ServerError),
+    ],
+)
+async def test_every_http_error_status_is_an_api_status_error_carrying_its_status(
+    answer: httpx.Response, error_type: type[APIError]
+) -> None:
+    exc = await failure(Recorder(answer), max_retries=0)
+    assert type(exc) is error_type and isinstance(exc, APIStatusError)
+    assert exc.status_code == answer.status_code
+
+
+@pytest.mark.asyncio
+async def test_timeouts_are_connection_errors_and_no_answer_is_not_a_status_error() -> None:
+    exc = await failure(Recorder(httpx.ReadTimeout("timed out")))
+    assert type(exc) is APITimeoutError and isinstance(exc, APIConnectionError)
+    assert not isinstance(exc, APIStatusError) and exc.status_code is None
+
+
+@pytest.mark.asyncio
+async def test_an_error_body_keeps_its_parsed_type_even_with_the_key_scrubbed_out() -> None:
+    echoed = {"message": "bad request", "headers": {"authorization": f"Bearer {KEY}"}, "codes": [1, 2]}
+    exc = await failure(Recorder(error(400, echoed)))
+    assert exc.body == {"message": "bad request", "headers": {"authorization": "Bearer ***"}, "codes": [1, 2]}
+
+
+@pytest.mark.asyncio
+@pytest.mark.parametrize("status", [400, 401, 403, 404, 409, 422, 500, 502, 504])
 async def test_these_statuses_are_never_retried(status: int) -> None:
     api = Recorder(error(status, {"message": "no"}), {"images": [JPEG_B64]})
     await failure(api)
@@ -498,18 +598,41 @@ async def test_500_is_a_server_error_sent_once_with_the_apis_message() -> None:
 
 
 @pytest.mark.asyncio
-@pytest.mark.parametrize("status", [502, 503, 504])
-async def test_gateway_errors_are_retried_up_to_the_configured_count(status: int) -> None:
+@pytest.mark.parametrize("status", [429, 503])
+async def test_statuses_that_turn_the_request_away_unhandled_are_retried_up_to_the_configured_count(
+    status: int,
+) -> None:
     api = Recorder(error(status))
     exc = await failure(api, max_retries=2)
-    assert type(exc) is ServerError
-    assert exc.message == f"Seedream had a server error ({status}) and did not recover after 3 attempts."
+    assert exc.status_code == status
+    assert "after 3 attempts" in exc.message or "did not recover after 3 attempts" in exc.message
     assert len(api.posts) == 3
 
 
 @pytest.mark.asyncio
-async def test_a_gateway_error_that_clears_up_gives_the_images_after_one_more_post() -> None:
-    api = Recorder(error(503), error(502), {"images": [JPEG_B64]})
+@pytest.mark.parametrize("status", [502, 504])
+async def test_gateway_errors_that_may_follow_a_forwarded_request_are_never_retried(status: int) -> None:
+    api = Recorder(error(status), {"images": [JPEG_B64]})
+    exc = await failure(api, max_retries=3)
+    assert type(exc) is ServerError
+    assert exc.message == (
+        f"Seedream had a server error ({status}). Not retried automatically: a gateway may already have passed "
+        "the request on, so Seedream may still be making (and billing) the image."
+    )
+    assert len(api.posts) == 1
+
+
+@pytest.mark.asyncio
+async def test_503_is_retried_with_its_message_after_the_last_attempt() -> None:
+    api = Recorder(error(503))
+    exc = await failure(api, max_retries=2)
+    assert type(exc) is ServerError
+    assert exc.message == "Seedream had a server error (503) and did not recover after 3 attempts."
+
+
+@pytest.mark.asyncio
+async def test_a_503_that_clears_up_gives_the_images_after_one_more_post() -> None:
+    api = Recorder(error(503), error(429), {"images": [JPEG_B64]})
     result = await generate(api, max_retries=3)
     assert len(result.images) == 1
     assert len(api.posts) == 3
@@ -579,7 +702,7 @@ async def test_a_retry_after_longer_than_the_limit_stops_at_once() -> None:
 
 @pytest.mark.asyncio
 async def test_retry_after_as_an_http_date_is_honoured() -> None:
-    later = format_datetime(datetime.now(timezone.utc) + timedelta(seconds=30), usegmt=True)
+    later = format_datetime(datetime.now(UTC) + timedelta(seconds=30), usegmt=True)
     api = Recorder(error(503, headers={"Retry-After": later}), {"images": [JPEG_B64]})
     client = make_client(api)
     await client.generate(REQUEST)
@@ -588,7 +711,7 @@ async def test_retry_after_as_an_http_date_is_honoured() -> None:
 
 
 def test_parse_retry_after_reads_seconds_and_dates_and_ignores_nonsense() -> None:
-    now = datetime(2025, 1, 1, 12, 0, 0, tzinfo=timezone.utc)
+    now = datetime(2025, 1, 1, 12, 0, 0, tzinfo=UTC)
     assert parse_retry_after("3", now=now) == 3.0
     assert parse_retry_after(" 0.5 ", now=now) == 0.5
     assert parse_retry_after("-4", now=now) == 0.0
@@ -667,6 +790,42 @@ async def test_a_malformed_result_url_is_a_failure_of_that_image_only() -> None:
     assert result.failures == ("Image 1 of 2: the result URL is not a valid URL.",)
 
 
+# ------------------------------------------------------------------------------------------ written for a person
+
+BROKE = (
+    "The connection to Seedream broke before its answer was complete. Not retried automatically: the image may "
+    "already have been generated and billed."
+)
+TRANSPORT_FAULTS = [
+    (httpx.ConnectError("[Errno 111] Connection refused"),
+     "Could not connect to Seedream at api.example.test after 3 attempts (the connection was refused)."),
+    (httpx.ConnectError("[Errno -2] Name or service not known"),
+     "Could not connect to Seedream at api.example.test after 3 attempts (its host name could not be resolved)."),
+    (httpx.ConnectError("[SSL: CERTIFICATE_VERIFY_FAILED] certificate verify failed: self-signed (_ssl.c:1006)"),
+     "Could not connect to Seedream at api.example.test after 3 attempts (its TLS certificate was not accepted)."),
+    (httpx.ConnectError("All connection attempts failed"),
+     "Could not connect to Seedream at api.example.test after 3 attempts."),
+    (httpx.RemoteProtocolError("can't handle event type ConnectionClosed when role=SERVER and state=SEND_RESPONSE"),
+     BROKE),
+    (httpx.ReadError("[Errno 104] Connection reset by peer"), BROKE),
+    (RuntimeError("list index out of range"),
+     "Calling Seedream failed in an unexpected way; the details are in the server log. Try again."),
+]
+
+
+@pytest.mark.asyncio
+@pytest.mark.parametrize(("fault", "message"), TRANSPORT_FAULTS, ids=[type(f).__name__ + str(n) for n, (f, _) in
+                                                                     enumerate(TRANSPORT_FAULTS)])
+async def test_a_failure_without_an_answer_is_told_in_words_never_in_the_exceptions_text(
+    fault: Exception, message: str, caplog: pytest.LogCaptureFixture
+) -> None:
+    exc = await failure(Recorder(fault))
+    assert exc.message == message == str(exc)
+    assert exc.__cause__ is None and exc.__context__ is None  # no chained raw exception either
+    if isinstance(fault, RuntimeError):
+        assert "RuntimeError" in caplog.text and "list index out of range" in caplog.text  # the operator can see it
+
+
 # ------------------------------------------------------------------------------------------ secrecy
 
 
@@ -705,6 +864,89 @@ async def test_the_key_never_appears_in_an_exception_or_a_log_line(
     assert all(KEY not in str(record.args) for record in caplog.records)
 
 
+# A key with the characters that make its encodings differ from it: "/", "+", "=".
+ODD_KEY = "sk-live/ab+cd=ef_SECRET-0123456789"
+
+
+def _b64(text: str) -> str:
+    return base64.b64encode(text.encode()).decode()
+
+
+ECHOES = {
+    "plain": f"Authorization: Bearer {ODD_KEY}",
+    "url-encoded": f"Authorization=Bearer%20{quote(ODD_KEY, safe='')}",
+    "form-encoded": f"authorization=Bearer+{quote_plus(ODD_KEY)}",
+    "percent-every-byte": "".join(f"%{b:02x}" for b in ODD_KEY.encode()),
+    "json-escaped-slash": ODD_KEY.replace("/", "\\/"),
+    "base64-key": _b64(ODD_KEY),
+    "base64-bearer": _b64(f"Bearer {ODD_KEY}"),
+    "base64-basic": _b64(f"user:{ODD_KEY}"),
+    "base64-dumped-request": _b64(f"POST /v3 HTTP/1.1\r\nAuthorization: Bearer {ODD_KEY}\r\n"),
+    "base64-urlsafe": base64.urlsafe_b64encode(f"Bearer {ODD_KEY}".encode()).decode(),
+}
+
+
+@pytest.mark.asyncio
+@pytest.mark.parametrize("echo", ECHOES.values(), ids=ECHOES.keys())
+async def test_a_key_echoed_in_any_encoding_is_scrubbed_from_message_body_and_log(
+    echo: str, caplog: pytest.LogCaptureFixture
+) -> None:
+    caplog.set_level(logging.DEBUG)
+    body = {"message": f"Invalid request; we saw {echo}", "request": {"headers": [echo]}}
+    exc = await failure(Recorder(error(400, body)), api_key=ODD_KEY)
+    shown = f"{exc} {exc!r} {exc.body!r} {caplog.text}"
+    assert echo not in shown and ODD_KEY not in shown
+    assert "***" in exc.message
+    assert isinstance(exc.body, dict)  # scrubbed, still the parsed object
+
+
+@pytest.mark.asyncio
+async def test_a_json_unicode_escaped_key_is_scrubbed_once_parsed() -> None:
+    escaped = "".join(f"\\u{ord(c):04x}" for c in ODD_KEY)
+    api = Recorder(httpx.Response(400, content=f'{{"message": "bad key {escaped}"}}'.encode()))
+    exc = await failure(api, api_key=ODD_KEY)
+    assert exc.message == "Seedream rejected the request: bad key ***"
+
+
+@pytest.mark.asyncio
+async def test_a_long_message_cut_to_a_snippet_never_shows_half_a_key() -> None:
+    exc = await failure(Recorder(error(400, {"message": "x" * 290 + f" Bearer {KEY} and more"})))
+    assert KEY[:8] not in exc.message
+
+
+SECRET_URL = "https://alice-user:PW-SECRET-42@api.example.test/v3/seedream-4.5?api_key=QUERY-SECRET-43"
+
+
+@pytest.mark.asyncio
+@pytest.mark.parametrize(
+    "answer",
+    [httpx.ConnectError("refused"), error(404), error(400, {"message": f"bad url {SECRET_URL}"})],
+    ids=["connect-error", "404", "echo-of-the-url"],
+)
+async def test_credentials_and_query_of_the_api_url_are_never_shown_or_logged(
+    answer: httpx.Response | Exception, caplog: pytest.LogCaptureFixture
+) -> None:
+    caplog.set_level(logging.DEBUG)
+    client = SeedreamClient(
+        api_key=KEY, api_url=SECRET_URL, http_client=httpx.AsyncClient(transport=httpx.MockTransport(Recorder(answer)))
+    )
+    client._sleep = SleepLog()
+    with pytest.raises(APIError) as caught:
+        await client.generate(REQUEST)
+    shown = f"{caught.value} {caught.value!r} {caught.value.body!r} {caplog.text} {client!r}"
+    for secret in ("alice-user", "PW-SECRET-42", "QUERY-SECRET-43"):
+        assert secret not in shown
+    assert "api.example.test" in caught.value.message or "***" in caught.value.message
+
+
+@pytest.mark.asyncio
+async def test_a_result_url_with_credentials_is_named_by_its_host_only() -> None:
+    url = "https://bob:CDN-SECRET@cdn.example.test/a.jpg?signature=SIG-SECRET-99"
+    api = Recorder({"images": [url, JPEG_B64]}, cdn={url: httpx.ReadTimeout("slow")})
+    result = await generate(api)
+    assert result.failures == ("Image 1 of 2: the result URL on cdn.example.test did not answer in time.",)
+
+
 def test_the_key_never_appears_in_a_client_repr() -> None:
     assert KEY not in repr(SeedreamClient(api_key=KEY))
     assert "api_key=<set>" in repr(SeedreamClient(api_key=KEY))
@@ -725,11 +967,14 @@ async def test_each_attempt_is_logged_with_status_and_attempt_number(caplog: pyt
 
 
 def test_from_settings_takes_the_settings_and_lets_overrides_win() -> None:
-    settings = Settings(api_key=KEY, api_url="http://127.0.0.1:9/v3/x", read_timeout=42, max_retries=5)
+    settings = Settings(
+        api_key=KEY, api_url="http://127.0.0.1:9/v3/x", read_timeout=42, max_retries=5, generation_timeout=90
+    )
     client = SeedreamClient.from_settings(settings, max_retries=0)
     assert (client.api_url, client.read_timeout, client.max_retries, client.has_api_key) == (
         "http://127.0.0.1:9/v3/x", 42, 0, True
     )
+    assert client.generation_timeout == 90
 
 
 @pytest.mark.asyncio
@@ -774,9 +1019,9 @@ def test_the_sync_wrapper_returns_the_same_result(sync_client: tuple[SyncSeedrea
 
 def test_the_sync_wrapper_raises_the_same_errors() -> None:
     api = Recorder(error(401))
-    with SyncSeedreamClient(api_key=KEY, http_client=httpx.AsyncClient(transport=httpx.MockTransport(api))) as client:
-        with pytest.raises(AuthenticationError, match=r"\(401\)"):
-            client.generate(REQUEST)
+    http = httpx.AsyncClient(transport=httpx.MockTransport(api))
+    with SyncSeedreamClient(api_key=KEY, http_client=http) as client, pytest.raises(AuthenticationError, match=r"\(401\)"):
+        client.generate(REQUEST)
 
 
 def test_the_sync_wrapper_serves_several_threads_at_once(sync_client: tuple[SyncSeedreamClient, Recorder]) -> None:

@@ -2,13 +2,14 @@
 Chromium for a few), talking to a stand-in this module controls.
 
 For each fault the tests assert what the visitor sees (the message, its title, no stack trace), what the
-session keeps (results and history survive an error), and how many requests the stand-in received: gateway
-faults and 429 are retried exactly `SEEDREAM_MAX_RETRIES` times, nothing else is, and a request that succeeded
-is never sent again.
+session keeps (results and history survive an error), and how many requests the stand-in received: 503 and
+429 are retried exactly `SEEDREAM_MAX_RETRIES` times, nothing else is (502 and 504 may follow a forwarded,
+billable request), and a request that succeeded is never sent again.
 """
 
 from __future__ import annotations
 
+import itertools
 from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
@@ -19,7 +20,15 @@ from gradio_client import Client
 from gradio_client.exceptions import AppError
 
 from seedream_ui.stub_api import StubConfig, StubServer, read_marker
-from tests.support import ARTIFACTS, CHROMIUM, CHROMIUM_ARGS, SMALL, AppProcess, app_process, generate_inputs
+from tests.support import (
+    ARTIFACTS,
+    CHROMIUM,
+    CHROMIUM_ARGS,
+    SMALL,
+    AppProcess,
+    app_process,
+    generate_inputs,
+)
 
 KEY = "sk-faults-SECRET-5e1d9c"
 MAX_RETRIES = 2
@@ -115,8 +124,8 @@ def assert_plain_message(error: AppError) -> None:
 # (faults queued, title, what the message says (one or more parts), statuses the stand-in answered, in order)
 FAULTS: list[tuple[list[str], str, str | tuple[str, ...], list[int | None]]] = [
     (["400"], "Seedream API error", "Seedream rejected the request: The request is invalid (injected fault).", [400]),
-    (["content-policy"], "Refused by Seedream", "declined the request under its content policy: The request was "
-     "rejected because the prompt or a reference image may contain sensitive content", [400]),
+    (["content-policy"], "Refused by Seedream", ("declined the request under its content policy: The request was",
+     "rejected because the prompt or a reference image may contain sensitive content"), [400]),
     (["401"], "API key problem", "The API key was rejected (401). Check SEEDREAM_API_KEY or the key box.", [401]),
     (["403"], "API key problem", ("The API key is not allowed to do this (403)",
      "This API key is not allowed to use Seedream 4.5"), [403]),
@@ -125,12 +134,12 @@ FAULTS: list[tuple[list[str], str, str | tuple[str, ...], list[int | None]]] = [
      f"Rate limited by Seedream after {ATTEMPTS} attempts; wait a moment and try again.", [429] * ATTEMPTS),
     (["500"], "Seedream API error", "Seedream had a server error (500). It said: The service hit an internal error",
      [500]),
-    (["502"] * ATTEMPTS, "Seedream API error",
-     f"Seedream had a server error (502) and did not recover after {ATTEMPTS} attempts.", [502] * ATTEMPTS),
+    # 502 and 504 come from a gateway that may have passed the request on: never sent twice.
+    (["502"], "Seedream API error", ("Seedream had a server error (502).", "Not retried automatically"), [502]),
     (["503"] * ATTEMPTS, "Seedream API error",
      f"Seedream had a server error (503) and did not recover after {ATTEMPTS} attempts.", [503] * ATTEMPTS),
-    (["504"] * ATTEMPTS, "Seedream API error",
-     f"Seedream had a server error (504) and did not recover after {ATTEMPTS} attempts.", [504] * ATTEMPTS),
+    (["504"], "Seedream API error", ("Seedream had a server error (504).", "may still be making (and billing)"),
+     [504]),
     # The client gave up, so the stand-in never answered: status None. Never re-sent: it may have been billed.
     (["hang"], "Seedream API error", f"Seedream did not answer within {READ_TIMEOUT} s.", [None]),
     # The 200 went out but the body broke off: the work was done, so sending it again would pay twice.
@@ -171,13 +180,13 @@ def test_retries_of_a_429_wait_as_long_as_retry_after_says(client: Client, stub:
     assert len(results) == 1 and status.startswith("✓ 1 image")
     times = [record["time"] for record in stub.requests()]
     assert statuses(stub) == [429, 429, 200]
-    assert all(later - earlier >= RETRY_AFTER - 0.05 for earlier, later in zip(times, times[1:]))
+    assert all(later - earlier >= RETRY_AFTER - 0.05 for earlier, later in itertools.pairwise(times))
 
 
 @pytest.mark.parametrize(
     ("faults", "answered"),
-    [(["503", "ok"], [503, 200]), (["502", "504", "ok"], [502, 504, 200]), (["429-no-retry-after", "ok"], [429, 200])],
-    ids=["503-then-ok", "502-504-then-ok", "429-then-ok"],
+    [(["503", "ok"], [503, 200]), (["503", "503", "ok"], [503, 503, 200]), (["429-no-retry-after", "ok"], [429, 200])],
+    ids=["503-then-ok", "503-503-then-ok", "429-then-ok"],
 )
 def test_a_fault_that_clears_within_the_retries_gives_the_images_after_exactly_one_success(
     client: Client, stub: StubServer, log_mark: int, faults: list[str], answered: list[int]
@@ -237,7 +246,7 @@ def test_an_api_nobody_listens_on_is_retried_then_reported(
     assert [f"attempt {n}/{ATTEMPTS}" in line for n, line in enumerate(attempts, start=1)] == [True] * ATTEMPTS
     # And once it is back, the same session works again.
     results, _, status = generate(client)
-    assert len(results) == 1 and statuses(stub) == [200]
+    assert len(results) == 1 and status.startswith("✓ 1 image") and statuses(stub) == [200]
 
 
 # ----------------------------------------------------------------------------------------------- browser
