@@ -1,0 +1,74 @@
+"""How a stand-in behaves: its StubConfig, and the per-request X-Stub-* headers that override it."""
+
+from __future__ import annotations
+
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass, field
+
+from seedream_ui.stub.faults import FAULTS
+from seedream_ui.stub.rules import InvalidArgument
+
+__all__ = ["IMAGE_FORMATS", "RESPONSE_FORMATS", "Options", "StubConfig", "check_choice", "request_options"]
+
+RESPONSE_FORMATS: tuple[str, ...] = ("url", "b64", "data-uri", "object-url", "object-b64", "mixed")
+IMAGE_FORMATS: tuple[str, ...] = ("jpeg", "png")
+
+
+@dataclass(frozen=True)
+class StubConfig:
+    """How the stand-in behaves when a request's X-Stub-* headers do not say otherwise (one per server)."""
+
+    api_key: str | None = field(default=None, repr=False)  # None: any non-empty bearer token is accepted
+    latency: float = 0.0
+    fault: str = "ok"
+    response_format: str = "url"
+    image_format: str = "jpeg"
+    retry_after: float | str = 1
+    hang_seconds: float = 3600.0
+
+    def __post_init__(self) -> None:
+        check_choice("fault", self.fault, FAULTS)
+        check_choice("response_format", self.response_format, RESPONSE_FORMATS)
+        check_choice("image_format", self.image_format, IMAGE_FORMATS)
+        if self.latency < 0 or self.hang_seconds < 0:
+            raise ValueError("latency and hang_seconds must not be negative")
+
+
+def check_choice(name: str, value: str, choices: Sequence[str]) -> None:
+    if value not in choices:
+        raise ValueError(f"{name} must be one of {', '.join(choices)}; got {value!r}")
+
+
+@dataclass(frozen=True)
+class Options:
+    """The per-request knobs: X-Stub-* headers over the server's StubConfig."""
+
+    latency: float
+    response_format: str
+    image_format: str
+    retry_after: str
+    token: str | None
+
+
+def request_options(headers: Mapping[str, str], config: StubConfig) -> Options:
+    """The knobs of one request (header names lower-case), or InvalidArgument naming a bad header."""
+    latency_text = headers.get("x-stub-latency")
+    try:
+        latency = float(latency_text) if latency_text is not None else config.latency
+    except ValueError:
+        raise InvalidArgument("X-Stub-Latency", "X-Stub-Latency must be a number of seconds.") from None
+    response_format = headers.get("x-stub-response-format", config.response_format)
+    if response_format not in RESPONSE_FORMATS:
+        choices = ", ".join(RESPONSE_FORMATS)
+        raise InvalidArgument("X-Stub-Response-Format", f"X-Stub-Response-Format must be one of {choices}.")
+    image_format = headers.get("x-stub-image-format", config.image_format)
+    if image_format not in IMAGE_FORMATS:
+        raise InvalidArgument("X-Stub-Image-Format", f"X-Stub-Image-Format must be one of {', '.join(IMAGE_FORMATS)}.")
+    retry_after = headers.get("x-stub-retry-after", _seconds_text(config.retry_after))
+    return Options(max(0.0, latency), response_format, image_format, retry_after, headers.get("x-stub-token"))
+
+
+def _seconds_text(value: float | str) -> str:
+    if isinstance(value, str):
+        return value
+    return str(int(value)) if float(value).is_integer() else str(value)
