@@ -42,7 +42,7 @@ def main(
     )  # fmt: skip
     logging.basicConfig(level=logging.WARNING, format="%(asctime)s %(name)s %(message)s")
     logger.setLevel(logging.INFO)
-    state = StubState()
+    state = StubState(config)
     app = create_app(config, state, renderer=renderer)
     sock = bind(args.host, args.port)
     host = f"[{args.host}]" if ":" in args.host else args.host

@@ -12,6 +12,7 @@ __all__ = ["IMAGE_FORMATS", "RESPONSE_FORMATS", "Options", "StubConfig", "check_
 
 RESPONSE_FORMATS: tuple[str, ...] = ("url", "b64", "data-uri", "object-url", "object-b64", "mixed")
 IMAGE_FORMATS: tuple[str, ...] = ("jpeg", "png")
+_MB = 1024 * 1024
 
 
 @dataclass(frozen=True)
@@ -25,6 +26,13 @@ class StubConfig:
     image_format: str = "jpeg"
     retry_after: float | str = 1
     hang_seconds: float = 3600.0
+    # What it remembers (see records.py): the last requests, the newest bodies whole up to a total size, and
+    # the newest images it serves. The defaults keep the offline preview's stand-in under ~100 MB however long
+    # the app runs.
+    max_records: int = 200
+    whole_body_bytes: int = 32 * _MB
+    max_stored_images: int = 200
+    max_stored_image_bytes: int = 64 * _MB
 
     def __post_init__(self) -> None:
         check_choice("fault", self.fault, FAULTS)
@@ -32,6 +40,9 @@ class StubConfig:
         check_choice("image_format", self.image_format, IMAGE_FORMATS)
         if self.latency < 0 or self.hang_seconds < 0:
             raise ValueError("latency and hang_seconds must not be negative")
+        counts, sizes = (self.max_records, self.max_stored_images), (self.whole_body_bytes, self.max_stored_image_bytes)
+        if min(counts) < 1 or min(sizes) < 0:
+            raise ValueError("max_records and max_stored_images must be >= 1, the byte limits >= 0")
 
 
 def check_choice(name: str, value: str, choices: Sequence[str]) -> None:

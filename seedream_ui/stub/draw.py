@@ -17,8 +17,10 @@ from PIL import Image, ImageDraw, ImageFont
 if TYPE_CHECKING:
     from seedream_ui.stub.images import PictureSet, Reference
 
-__all__ = ["Layout", "draw_picture", "reference_tile"]
+__all__ = ["DRAWN_PROMPT_CHARS", "Layout", "draw_picture", "reference_tile"]
 
+# More than 12 lines of the widest picture (7680 px) hold at the smallest font; the rest is never seen.
+DRAWN_PROMPT_CHARS = 8_000
 _FONT_DIR = Path("/usr/share/fonts/truetype/dejavu")
 Font = ImageFont.FreeTypeFont | ImageFont.ImageFont
 
@@ -74,7 +76,9 @@ def draw_picture(pictures: PictureSet, index: int, layout: Layout, tiles: Sequen
     y = _text(draw, (x, y), "STAND-IN", _font(layout.title, bold=True))
     y += layout.gap
     body = _font(layout.body)
-    for line in _wrap(pictures.prompt, body, layout.width - 2 * layout.pad, layout.prompt_lines):
+    # At most 12 lines fit: wrapping a 1 MB prompt whole took 8 s of CPU to draw the same picture.
+    prompt = pictures.prompt[:DRAWN_PROMPT_CHARS]
+    for line in _wrap(prompt, body, layout.width - 2 * layout.pad, layout.prompt_lines):
         y = _text(draw, (x, y), line, body)
     y += layout.gap
     y = _text(draw, (x, y), f"{layout.width}x{layout.height}", _font(layout.body, bold=True))

@@ -25,6 +25,8 @@ MARKER_KEY = "seedream-stub"
 # A JPEG COM segment holds at most 65533 bytes; leave room so that Pillow never has to split it.
 _MAX_MARKER_BYTES = 60_000
 
+_SHOWN_URL = 2048  # the marker must fit in one JPEG comment whatever the request held
+
 ImageFormat = Literal["jpeg", "png"]
 
 
@@ -44,7 +46,7 @@ class Reference:
     def describe(self) -> dict[str, Any]:
         """What the marker says about this reference (never the bytes themselves)."""
         if self.kind == "url":
-            return {"kind": "url", "url": self.url, "host": self.host}
+            return {"kind": "url", "url": self.url[:_SHOWN_URL], "url_length": len(self.url), "host": self.host}
         digest = hashlib.sha256(self.data).hexdigest()[:16]
         return {"kind": "base64", "format": self.format, "bytes": len(self.data), "sha256": digest}
 
@@ -92,6 +94,9 @@ def render_set(
 
 def encode_marker(marker: dict[str, Any]) -> bytes:
     """ASCII JSON (PNG tEXt is Latin-1), shortening an enormous prompt so the marker always fits."""
+    prompt = str(marker.get("prompt", ""))
+    if len(prompt) > _MAX_MARKER_BYTES:  # cut first: dumping a 10 MB prompt again and again costs seconds
+        marker = {**marker, "prompt": prompt[:_MAX_MARKER_BYTES], "prompt_truncated": True}
     data = json.dumps(marker, ensure_ascii=True, separators=(",", ":")).encode("ascii")
     prompt = str(marker.get("prompt", ""))
     while len(data) > _MAX_MARKER_BYTES and prompt:

@@ -65,7 +65,7 @@ class StubServer:
         renderer: Renderer | None = None,
     ) -> None:
         self.config = config or StubConfig()
-        self.state = StubState()
+        self.state = StubState(self.config)
         self.app = create_app(self.config, self.state, renderer=renderer)
         self._host, self._port = host, port
         self._server: uvicorn.Server | None = None

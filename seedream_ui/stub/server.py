@@ -50,7 +50,7 @@ def create_app(
 ) -> FastAPI:
     """The stand-in as an ASGI app; `app.state.stub` is its StubState."""
     config = config or StubConfig()
-    state = state or StubState()
+    state = state or StubState(config)
     draw: Renderer = renderer or render_set  # type: ignore[assignment]
     app = FastAPI(title="Seedream 4.5 stand-in", docs_url=None, redoc_url=None, openapi_url=None)
     app.state.stub = state
@@ -60,18 +60,8 @@ def create_app(
     @app.post(ENDPOINT_PATH)
     async def generate(request: Request) -> Response:
         raw = await request.body()
-        body = _parse_json(raw)
-        entry = state.record({
-            "id": f"req_{uuid.uuid4().hex[:20]}",
-            "time": time.time(),
-            "api_key": bearer_token(request.headers.get("authorization")),
-            "headers": {
-                name: value for name, value in request.headers.items()
-                if name == "content-type" or name.startswith("x-stub-")
-            },
-            "body": None if body is _NOT_JSON else body,
-            "status": None,
-        })  # fmt: skip
+        # Parsing and summarising ~200 MB of references takes a while: off the event loop.
+        entry, body = await run_in_threadpool(_record, state, request, raw)
         response = await _Answer(request, config, state, entry, draw).respond(body)
         # A client that gave up never got an answer: its status stays None.
         state.set_status(entry, None if await request.is_disconnected() else response.status_code)
@@ -79,10 +69,13 @@ def create_app(
 
     @app.get(IMAGES_PATH + "/{name}")
     async def image(name: str) -> Response:
-        stored = state.fetch_image(name.split(".", 1)[0])
-        if stored is None:
-            return error_response(404, f"No image {name} here; it may have expired or never existed.")
-        return Response(stored.data, media_type=_MEDIA_TYPES[stored.image_format])
+        image_id = name.split(".", 1)[0]
+        stored = state.fetch_image(image_id)
+        if stored is not None:
+            return Response(stored.data, media_type=_MEDIA_TYPES[stored.image_format])
+        if state.was_issued(image_id):
+            return error_response(410, f"Image {name} has expired; the stand-in keeps only its newest images.")
+        return error_response(404, f"No image {name} here; it never existed.")
 
     @app.get("/_stub/requests")
     async def recorded() -> dict[str, Any]:
@@ -109,6 +102,23 @@ def create_app(
 
 
 _NOT_JSON = object()
+
+
+def _record(state: StubState, request: Request, raw: bytes) -> tuple[dict[str, Any], Any]:
+    """The request's record (kept in `state`) and its parsed body (the record's copy may get compacted)."""
+    body = _parse_json(raw)
+    entry = state.record({
+        "id": f"req_{uuid.uuid4().hex[:20]}",
+        "time": time.time(),
+        "api_key": bearer_token(request.headers.get("authorization")),
+        "headers": {
+            name: value for name, value in request.headers.items()
+            if name == "content-type" or name.startswith("x-stub-")
+        },
+        "body": None if body is _NOT_JSON else body,
+        "status": None,
+    }, len(raw))  # fmt: skip
+    return entry, body
 
 
 def _parse_json(raw: bytes) -> Any:
