@@ -6,6 +6,7 @@ import base64
 import gc
 import hashlib
 import io
+import json
 import os
 import random
 import socket
@@ -20,9 +21,18 @@ from typing import Any
 
 import httpx
 import pytest
+from hypothesis import HealthCheck, given, settings
+from hypothesis import strategies as st
 from PIL import Image
 
-from seedream_ui.stub_api import FAULTS, StubConfig, StubServer, read_marker
+from seedream_ui.stub_api import (
+    FAULTS,
+    InvalidArgument,
+    StubConfig,
+    StubServer,
+    read_marker,
+    validate_body,
+)
 
 KEY = "test-key"
 AUTH = {"Authorization": f"Bearer {KEY}"}
@@ -673,6 +683,136 @@ def test_evicted_images_answer_410_and_unknown_ones_404(http: httpx.Client) -> N
     assert "expired" in assert_error(gone, 410, "GONE")
     assert_error(never, 404, "NOT_FOUND")
     assert_error(forged, 404, "NOT_FOUND")
+
+
+# --- hostile input: always a 4xx with a JSON error, never a 500 or a crash ---------------------------------
+
+
+def post_raw(http: httpx.Client, stub: StubServer, raw: bytes, headers: dict[str, str] | None = None) -> httpx.Response:
+    return http.post(stub.url, content=raw, headers={**AUTH, "Content-Type": "application/json", **(headers or {})})
+
+
+def test_a_body_over_the_cap_is_refused_with_413(http: httpx.Client) -> None:
+    with StubServer(StubConfig(max_body_bytes=MB)) as stub:
+        payload = body(image=[big_reference(800_000)])  # ~1.07 MB of JSON
+        message = assert_error(post(http, stub, payload), 413, "PAYLOAD_TOO_LARGE")
+        assert str(MB) in message
+        assert post(http, stub, body()).status_code == 200  # the stand-in is still there
+        assert [r["status"] for r in stub.requests()] == [413, 200]
+
+
+def test_a_10_mb_prompt_is_refused_naming_the_prompt(http: httpx.Client, stub: StubServer) -> None:
+    message = assert_error(post(http, stub, body(prompt="a fox " * 1_750_000)), 400, "INVALID_ARGUMENT")
+    assert "prompt is 10500000 characters" in message
+
+
+def test_a_1_mb_prompt_is_accepted_and_drawn_from_its_start(http: httpx.Client, stub: StubServer) -> None:
+    prompt = "a red fox in the snow " * 45_000  # 990,000 characters
+    [image] = fetch_images(http, post(http, stub, body(prompt=prompt), {"X-Stub-Response-Format": "b64"}))
+    marker = read_marker(image)
+    assert marker["prompt_truncated"] is True and prompt.startswith(marker["prompt"])
+    assert dimensions(image) == (1920, 1920)
+
+
+@pytest.mark.parametrize(
+    ("fields", "field_name"),
+    [
+        ({"image": ["https://example.com/" + "a" * 1_000_000]}, "image[0]"),
+        ({"image": [big_reference(10 * MB + 1)]}, "image[0]"),
+        ({"size": "9" * 5000 + "x2048"}, "size"),
+        ({"size": "\ud800x2048"}, "size"),
+        ({"watermark": [[1, 2, 3]] * 1000}, "watermark"),
+        ({"sequential_image_generation_options": {"max_images": 10**4000}}, "max_images"),
+        ({"prompt": {"text": "a fox"}}, "prompt"),
+    ],
+    ids=["1-mb-url", "reference-over-10-mb", "size-5000-digits", "size-lone-surrogate", "watermark-big-list",
+         "max-images-4000-digits", "prompt-object"],
+)
+def test_wrong_and_huge_values_are_refused_naming_the_field(
+    http: httpx.Client, stub: StubServer, fields: dict[str, Any], field_name: str
+) -> None:
+    raw = json.dumps(body(**fields)).encode()  # json.dumps escapes the lone surrogate as \ud800, as a client would
+    assert field_name in assert_error(post_raw(http, stub, raw), 400, "INVALID_ARGUMENT")
+    assert http.get(f"{stub.base_url}/_stub/requests").status_code == 200  # what was received can be listed
+
+
+BAD_BODIES = {
+    "not-utf-8": b'{"prompt": "a fox \xff\xfe in the snow"}',
+    "utf-16": '{"prompt": "a fox"}'.encode("utf-16"),
+    "nan": b'{"prompt": "a fox", "watermark": NaN}',
+    "infinity": b'{"prompt": "a fox", "seed": -Infinity}',
+    "float-overflow": b'{"prompt": "a fox", "seed": 1e999}',
+    "int-5000-digits": b'{"prompt": "a fox", "seed": ' + b"9" * 5000 + b"}",
+    "nested-100000": b"[" * 100_000 + b"]" * 100_000,
+    "nested-40": b'{"prompt": "a fox", "extra": ' + b"[" * 40 + b"]" * 40 + b"}",
+    "200000-values": b'{"prompt": "a fox", "extra": [' + b"0," * 200_000 + b"0]}",
+    "truncated": b'{"prompt": "a fox", "size": "2K"',
+    "empty": b"",
+}
+
+
+@pytest.mark.parametrize("raw", BAD_BODIES.values(), ids=BAD_BODIES.keys())
+def test_bodies_that_are_no_json_object_are_refused(http: httpx.Client, stub: StubServer, raw: bytes) -> None:
+    assert_error(post_raw(http, stub, raw), 400, "INVALID_ARGUMENT")
+    [record] = http.get(f"{stub.base_url}/_stub/requests").json()["requests"]
+    assert (record["status"], record["body"]) == (400, None)
+
+
+def test_a_lone_surrogate_in_the_prompt_is_mended_as_the_api_would(http: httpx.Client, stub: StubServer) -> None:
+    response = post_raw(http, stub, b'{"prompt": "a fox \\ud83d in the snow", "size": "1920x1920"}')
+    assert response.status_code == 200
+    [image] = fetch_images(http, response)
+    assert read_marker(image)["prompt"] == "a fox \ufffd in the snow"
+    assert http.get(f"{stub.base_url}/_stub/requests").json()["requests"][0]["body"]["prompt"] == "a fox \ufffd in the snow"
+
+
+@pytest.mark.parametrize(
+    ("header", "value"), [("X-Stub-Token", "t" * 300), ("X-Stub-Latency", "inf"), ("X-Stub-Latency", "nan")]
+)
+def test_out_of_range_control_headers_are_refused(http: httpx.Client, stub: StubServer, header: str, value: str) -> None:
+    assert header in assert_error(post(http, stub, body(), {header: value}), 400, "INVALID_ARGUMENT")
+
+
+JSON_LEAVES = st.none() | st.booleans() | st.integers() | st.floats(allow_nan=False, allow_infinity=False) | st.text()
+JSON_VALUES = st.recursive(JSON_LEAVES, lambda inner: st.lists(inner, max_size=4) | st.dictionaries(st.text(), inner, max_size=4), max_leaves=12)
+NEAR_VALID = st.fixed_dictionaries(
+    {},
+    optional={
+        "prompt": st.text(max_size=40) | JSON_VALUES,
+        "size": st.sampled_from(["2K", "4K", "1920x1920", "2048X2048", "1x1", "7681x480", ""]) | JSON_VALUES,
+        "image": st.lists(st.sampled_from([PNG, f"data:image/png;base64,{PNG}", "https://example.com/a.png", "", "%"])
+                          | JSON_VALUES, max_size=15) | JSON_VALUES,
+        "watermark": st.booleans() | JSON_VALUES,
+        "optimize_prompt_options": st.fixed_dictionaries({"mode": st.sampled_from(["standard", "fast", "slow"])})
+        | JSON_VALUES,
+        "sequential_image_generation": st.sampled_from(["auto", "disabled", "Auto"]) | JSON_VALUES,
+        "sequential_image_generation_options": st.fixed_dictionaries({"max_images": st.integers(-2, 16)}) | JSON_VALUES,
+    },
+)  # fmt: skip
+
+
+@settings(max_examples=300, deadline=None)
+@given(NEAR_VALID | JSON_VALUES)
+def test_the_rules_refuse_any_json_with_invalid_argument_or_plan_it(value: Any) -> None:
+    if not isinstance(value, dict):
+        return
+    try:
+        plan = validate_body(value)
+    except InvalidArgument as problem:
+        assert problem.message and problem.field
+    else:
+        assert isinstance(plan.prompt, str) and plan.prompt.strip() and 1 <= plan.count <= 15
+
+
+@settings(max_examples=40, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture])
+@given(NEAR_VALID | JSON_VALUES)
+def test_any_json_body_gets_200_or_a_4xx_with_a_json_error(http: httpx.Client, stub: StubServer, value: Any) -> None:
+    response = post(http, stub, value, {"X-Stub-Response-Format": "b64"})
+    if response.status_code == 200:
+        assert len(response.json()["images"]) >= 1
+    else:
+        assert 400 <= response.status_code < 500
+        assert set(response.json()) == {"code", "reason", "message"}
 
 
 # --- the command line ----------------------------------------------------------------------------------------

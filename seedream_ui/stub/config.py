@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import math
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 
@@ -13,6 +14,7 @@ __all__ = ["IMAGE_FORMATS", "RESPONSE_FORMATS", "Options", "StubConfig", "check_
 RESPONSE_FORMATS: tuple[str, ...] = ("url", "b64", "data-uri", "object-url", "object-b64", "mixed")
 IMAGE_FORMATS: tuple[str, ...] = ("jpeg", "png")
 _MB = 1024 * 1024
+MAX_TOKEN_CHARS = 256
 
 
 @dataclass(frozen=True)
@@ -29,6 +31,7 @@ class StubConfig:
     # What it remembers (see records.py): the last requests, the newest bodies whole up to a total size, and
     # the newest images it serves. The defaults keep the offline preview's stand-in under ~100 MB however long
     # the app runs.
+    max_body_bytes: int = 200 * _MB  # 14 references of 10 MB in Base64 (187 MB) and room for the rest
     max_records: int = 200
     whole_body_bytes: int = 32 * _MB
     max_stored_images: int = 200
@@ -75,8 +78,13 @@ def request_options(headers: Mapping[str, str], config: StubConfig) -> Options:
     image_format = headers.get("x-stub-image-format", config.image_format)
     if image_format not in IMAGE_FORMATS:
         raise InvalidArgument("X-Stub-Image-Format", f"X-Stub-Image-Format must be one of {', '.join(IMAGE_FORMATS)}.")
+    if not math.isfinite(latency):
+        raise InvalidArgument("X-Stub-Latency", "X-Stub-Latency must be a finite number of seconds.")
     retry_after = headers.get("x-stub-retry-after", _seconds_text(config.retry_after))
-    return Options(max(0.0, latency), response_format, image_format, retry_after, headers.get("x-stub-token"))
+    token = headers.get("x-stub-token")
+    if token is not None and len(token) > MAX_TOKEN_CHARS:  # it rides in every image's marker
+        raise InvalidArgument("X-Stub-Token", f"X-Stub-Token must be at most {MAX_TOKEN_CHARS} characters.")
+    return Options(max(0.0, latency), response_format, image_format, retry_after[:40], token)
 
 
 def _seconds_text(value: float | str) -> str:

@@ -20,9 +20,12 @@ from seedream_ui.stub.images import Reference
 __all__ = [
     "DEFAULT_SIZE",
     "MAX_PIXELS",
+    "MAX_PROMPT_CHARS",
     "MAX_RATIO",
     "MAX_REFERENCES",
+    "MAX_REFERENCE_BYTES",
     "MAX_TOTAL_IMAGES",
+    "MAX_URL_CHARS",
     "MIN_PIXELS",
     "NAMED_SIZES",
     "InvalidArgument",
@@ -39,6 +42,14 @@ MAX_REFERENCES = 14
 MAX_TOTAL_IMAGES = 15  # references + generated images (Seedream 4.x docs)
 NAMED_SIZES = {"2K": (2048, 2048), "4K": (4096, 4096)}
 DEFAULT_SIZE = (2048, 2048)
+# Where the page is silent: the stand-in's own bounds, each generous against what the real API accepts.
+MAX_REFERENCE_BYTES = 10 * 1024 * 1024  # per decoded reference: ModelArk's documented limit (api-notes.md)
+# The page only recommends <= 600 words; the real limit is undocumented. A 10,000-word prompt (~90 KB) is
+# accepted whole; 1 MiB characters bounds what the stand-in must hold and hash (it draws only the start).
+MAX_PROMPT_CHARS = 1024 * 1024
+# An http(s) reference the API must fetch: common servers and CDNs refuse request lines past ~8 KB.
+MAX_URL_CHARS = 8192
+_MAX_SIZE_CHARS = 20  # "16777216x1" is 10; longer digit strings are no size (and int() of 5000 digits fails)
 _CANONICAL_SIZE = re.compile(r"^([1-9][0-9]*)x([1-9][0-9]*)$")
 _DATA_URI = re.compile(r"^data:image/[a-z0-9.+-]+(;[^;,]*)*;base64,", re.IGNORECASE)
 
@@ -104,6 +115,11 @@ def _prompt(body: dict[str, Any]) -> str:
         raise InvalidArgument("prompt", f"prompt must be a string, not {describe_value(prompt)}.")
     if not prompt.strip():
         raise InvalidArgument("prompt", "prompt is blank: describe the image to generate.")
+    if len(prompt) > MAX_PROMPT_CHARS:
+        raise InvalidArgument(
+            "prompt", f"prompt is {len(prompt)} characters; Seedream recommends at most 600 words ({MAX_PROMPT_CHARS} "
+            "characters is the stand-in's hard limit)."
+        )
     return prompt
 
 
@@ -114,7 +130,7 @@ def _size(size: object) -> tuple[int, int]:
         )
     if size in NAMED_SIZES:
         return NAMED_SIZES[size]
-    match = _CANONICAL_SIZE.match(size)
+    match = _CANONICAL_SIZE.match(size) if len(size) <= _MAX_SIZE_CHARS else None
     if not match:
         raise InvalidArgument(
             "size",
@@ -148,6 +164,8 @@ def _reference(item: object, name: str) -> Reference:
     if not isinstance(item, str):
         raise InvalidArgument(name, f"{name} must be a string (a URL or Base64), not {describe_value(item)}.")
     if item[:8].lower().startswith(("http://", "https://")):
+        if len(item) > MAX_URL_CHARS:
+            raise InvalidArgument(name, f"{name} is a URL of {len(item)} characters; at most {MAX_URL_CHARS} work.")
         try:
             host = urlsplit(item).hostname
         except ValueError:  # e.g. an unclosed "[" of an IPv6 address: a 400 like any bad URL, not a crash
@@ -166,6 +184,8 @@ def _reference(item: object, name: str) -> Reference:
     image_format = sniff_format(data[:16])
     if image_format is None:
         raise InvalidArgument(name, f"{name} is not a jpeg, png, webp, bmp, tiff or gif image.")
+    if len(data) > MAX_REFERENCE_BYTES:
+        raise InvalidArgument(name, f"{name} is {len(data)} bytes; each reference image may be at most 10 MB.")
     return Reference("base64", data=data, format=image_format)
 
 
@@ -205,6 +225,17 @@ def _max_images(body: dict[str, Any], references: int) -> int | None:
 
 
 def describe_value(value: object) -> str:
-    """A short JSON rendering of a value for an error message."""
+    """A short JSON rendering of a value for an error message (a long string is cut before rendering)."""
+    if isinstance(value, str) and len(value) > 60:
+        value = value[:60]
+    elif isinstance(value, list | dict):
+        value = _shallow(value)
     text = json.dumps(value, ensure_ascii=False, default=str)
     return text if len(text) <= 60 else text[:57] + "..."
+
+
+def _shallow(value: list[Any] | dict[str, Any]) -> object:
+    """The first few items, one level deep: enough for a message, however large the value."""
+    if isinstance(value, list):
+        return [item if isinstance(item, bool | int | float | None) else "..." for item in value[:8]]
+    return {str(key)[:20]: "..." for key in list(value)[:8]}

@@ -6,7 +6,6 @@ import asyncio
 import base64
 import hmac
 import itertools
-import json
 import time
 import uuid
 from collections.abc import Callable, Sequence
@@ -16,6 +15,7 @@ from fastapi import FastAPI, Request
 from fastapi.responses import JSONResponse, Response
 from starlette.concurrency import run_in_threadpool
 
+from seedream_ui.stub.bodies import Parsed, parse_body, read_body
 from seedream_ui.stub.config import (
     RESPONSE_FORMATS,
     Options,
@@ -40,6 +40,7 @@ IMAGES_PATH = "/_stub/images"
 _MIXED_CYCLE = RESPONSE_FORMATS[:5]
 _MEDIA_TYPES = {"jpeg": "image/jpeg", "png": "image/png"}
 _EXTENSIONS = {"jpeg": "jpg", "png": "png"}
+_SHOWN_HEADER = 256  # a recorded X-Stub-* header keeps this many characters
 
 # Draws the images of a request: (pictures, image format, 1-based indices or None for all) -> encoded images.
 Renderer = Callable[[PictureSet, str, Sequence[int] | None], list[bytes]]
@@ -59,10 +60,15 @@ def create_app(
 
     @app.post(ENDPOINT_PATH)
     async def generate(request: Request) -> Response:
-        raw = await request.body()
+        raw = await read_body(request, config.max_body_bytes)
+        if raw is None:
+            state.set_status(state.record(_entry(request, None), 0), 413)
+            return error_response(
+                413, f"The body is larger than {config.max_body_bytes} bytes; 14 reference images of 10 MB fit in less."
+            )
         # Parsing and summarising ~200 MB of references takes a while: off the event loop.
-        entry, body = await run_in_threadpool(_record, state, request, raw)
-        response = await _Answer(request, config, state, entry, draw).respond(body)
+        entry, parsed = await run_in_threadpool(_record, state, request, raw)
+        response = await _Answer(request, config, state, entry, draw).respond(parsed)
         # A client that gave up never got an answer: its status stays None.
         state.set_status(entry, None if await request.is_disconnected() else response.status_code)
         return response
@@ -92,7 +98,8 @@ def create_app(
 
     @app.post("/_stub/faults")
     async def queue(request: Request) -> Response:
-        body = _parse_json(await request.body())
+        raw = await read_body(request, 64 * 1024)
+        body = parse_body(raw).value if raw is not None else None
         names = body.get("faults") if isinstance(body, dict) else None
         if not isinstance(names, list) or not all(isinstance(name, str) and name in FAULTS for name in names):
             return error_response(400, f"Send {{\"faults\": [...]}} with names from: {', '.join(FAULTS)}.")
@@ -101,31 +108,24 @@ def create_app(
     return app
 
 
-_NOT_JSON = object()
-
-
-def _record(state: StubState, request: Request, raw: bytes) -> tuple[dict[str, Any], Any]:
+def _record(state: StubState, request: Request, raw: bytes) -> tuple[dict[str, Any], Parsed]:
     """The request's record (kept in `state`) and its parsed body (the record's copy may get compacted)."""
-    body = _parse_json(raw)
-    entry = state.record({
+    parsed = parse_body(raw)
+    return state.record(_entry(request, parsed.value), len(raw)), parsed
+
+
+def _entry(request: Request, body: Any) -> dict[str, Any]:
+    return {
         "id": f"req_{uuid.uuid4().hex[:20]}",
         "time": time.time(),
         "api_key": bearer_token(request.headers.get("authorization")),
         "headers": {
-            name: value for name, value in request.headers.items()
+            name: value[:_SHOWN_HEADER] for name, value in request.headers.items()
             if name == "content-type" or name.startswith("x-stub-")
         },
-        "body": None if body is _NOT_JSON else body,
+        "body": body,
         "status": None,
-    }, len(raw))  # fmt: skip
-    return entry, body
-
-
-def _parse_json(raw: bytes) -> Any:
-    try:
-        return json.loads(raw)
-    except (ValueError, UnicodeDecodeError):
-        return _NOT_JSON
+    }  # fmt: skip
 
 
 class _Answer:
@@ -137,14 +137,14 @@ class _Answer:
         self.request, self.config, self.state, self.entry, self.draw = request, config, state, entry, draw
         self.base_url = str(request.base_url).rstrip("/")
 
-    async def respond(self, body: Any) -> Response:
+    async def respond(self, parsed: Parsed) -> Response:
         note = self.request.state
         try:
             options = request_options(self.request.headers, self.config)
             fault = self.state.pop_fault() or self.request.headers.get("x-stub-fault") or self.config.fault
             if fault not in FAULT_BEHAVIOURS:
                 raise InvalidArgument(
-                    "X-Stub-Fault", f"X-Stub-Fault {fault!r} is unknown; use one of {', '.join(FAULTS)}."
+                    "X-Stub-Fault", f"X-Stub-Fault {fault[:40]!r} is unknown; use one of {', '.join(FAULTS)}."
                 )
         except InvalidArgument as problem:
             return error_response(400, problem.message)
@@ -152,15 +152,15 @@ class _Answer:
         if not await self.sleep(options.latency):
             return error_response(503, "The stand-in stopped or the client left while waiting.")
         context = FaultContext(
-            body=body, retry_after=options.retry_after, hang_seconds=self.config.hang_seconds,
+            body=parsed.value, retry_after=options.retry_after, hang_seconds=self.config.hang_seconds,
             base_url=self.base_url, sleep=self.sleep, render=lambda plan, indices: self.render(plan, options, indices),
             store=lambda data: self.store(data, options.image_format),
             missing_url=lambda: self.image_url(uuid.uuid4().hex, options.image_format),
         )  # fmt: skip
         faulty = await FAULT_BEHAVIOURS[fault](context)
-        return faulty if faulty is not None else await self.generate(body, options)
+        return faulty if faulty is not None else await self.generate(parsed, options)
 
-    async def generate(self, body: Any, options: Options) -> Response:
+    async def generate(self, parsed: Parsed, options: Options) -> Response:
         """What the real API answers: 401, 400 naming the broken rule, or the images."""
         headers = self.request.headers
         token = bearer_token(headers.get("authorization"))
@@ -169,10 +169,12 @@ class _Answer:
             return error_response(401, UNAUTHENTICATED)
         if headers.get("content-type", "").split(";", 1)[0].strip().lower() != "application/json":
             return error_response(400, "Content-Type must be application/json.")
-        if not isinstance(body, dict):
+        if parsed.problem is not None:
+            return error_response(400, parsed.problem)
+        if not isinstance(parsed.value, dict):
             return error_response(400, "The body must be a JSON object with at least a \"prompt\".")
         try:
-            plan = validate_body(body)
+            plan = validate_body(parsed.value)
         except InvalidArgument as problem:
             return error_response(400, problem.message)
         self.request.state.stub_note = f"images={plan.count} size={plan.width}x{plan.height}"
