@@ -736,6 +736,12 @@ def test_wrong_and_huge_values_are_refused_naming_the_field(
     assert http.get(f"{stub.base_url}/_stub/requests").status_code == 200  # what was received can be listed
 
 
+def test_14_urls_of_the_longest_accepted_length_still_make_an_image(http: httpx.Client, stub: StubServer) -> None:
+    url = "https://example.com/" + "a" * (8192 - len("https://example.com/"))
+    [image] = fetch_images(http, post(http, stub, body(image=[url] * 14), {"X-Stub-Response-Format": "b64"}))
+    assert [ref["host"] for ref in read_marker(image)["references"]] == ["example.com"] * 14
+
+
 BAD_BODIES = {
     "not-utf-8": b'{"prompt": "a fox \xff\xfe in the snow"}',
     "utf-16": '{"prompt": "a fox"}'.encode("utf-16"),

@@ -25,7 +25,8 @@ MARKER_KEY = "seedream-stub"
 # A JPEG COM segment holds at most 65533 bytes; leave room so that Pillow never has to split it.
 _MAX_MARKER_BYTES = 60_000
 
-_SHOWN_URL = 2048  # the marker must fit in one JPEG comment whatever the request held
+# The marker must fit in one JPEG comment whatever the request held: 14 URLs of up to 2048 characters do.
+_SHOWN_URL = 2048
 
 ImageFormat = Literal["jpeg", "png"]
 
@@ -46,7 +47,7 @@ class Reference:
     def describe(self) -> dict[str, Any]:
         """What the marker says about this reference (never the bytes themselves)."""
         if self.kind == "url":
-            return {"kind": "url", "url": self.url[:_SHOWN_URL], "url_length": len(self.url), "host": self.host}
+            return {"kind": "url", "url": self.url[:_SHOWN_URL], "host": self.host}
         digest = hashlib.sha256(self.data).hexdigest()[:16]
         return {"kind": "base64", "format": self.format, "bytes": len(self.data), "sha256": digest}
 
