@@ -29,17 +29,20 @@ def _parser(prog: str) -> argparse.ArgumentParser:
     parser.add_argument("--image-format", choices=IMAGE_FORMATS, default="jpeg")
     parser.add_argument("--retry-after", default="1", help="Retry-After value of the 429 fault")
     parser.add_argument("--hang-seconds", type=float, default=3600.0, help="how long the hang fault waits")
+    parser.add_argument("--max-body-mb", type=float, default=200.0, help="larger bodies get 413")
+    parser.add_argument("--max-records", type=int, default=200, help="how many requests GET /_stub/requests keeps")
     return parser
 
 
 def main(
     argv: Sequence[str] | None = None, *, prog: str = "python -m seedream_ui.stub", renderer: Renderer | None = None
 ) -> int:
-    args = _parser(prog).parse_args(argv)
-    config = StubConfig(
-        api_key=args.api_key, latency=args.latency, fault=args.fault, response_format=args.response_format,
-        image_format=args.image_format, retry_after=args.retry_after, hang_seconds=args.hang_seconds,
-    )  # fmt: skip
+    parser = _parser(prog)
+    args = parser.parse_args(argv)
+    try:
+        config = _config(args)
+    except ValueError as problem:
+        parser.error(str(problem))  # one line and exit status 2, like any other bad option
     logging.basicConfig(level=logging.WARNING, format="%(asctime)s %(name)s %(message)s")
     logger.setLevel(logging.INFO)
     state = StubState(config)
@@ -56,3 +59,11 @@ def main(
     )
     uvicorn_server(app, state).run(sockets=[sock])
     return 0
+
+
+def _config(args: argparse.Namespace) -> StubConfig:
+    return StubConfig(
+        api_key=args.api_key, latency=args.latency, fault=args.fault, response_format=args.response_format,
+        image_format=args.image_format, retry_after=args.retry_after, hang_seconds=args.hang_seconds,
+        max_body_bytes=round(args.max_body_mb * 1024 * 1024), max_records=args.max_records,
+    )  # fmt: skip
