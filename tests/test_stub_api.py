@@ -3,22 +3,36 @@
 from __future__ import annotations
 
 import base64
+import gc
+import hashlib
 import io
+import json
 import os
+import random
 import socket
 import subprocess
 import sys
 import threading
 import time
+import tracemalloc
 from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
 import httpx
 import pytest
+from hypothesis import HealthCheck, given, settings
+from hypothesis import strategies as st
 from PIL import Image
 
-from seedream_ui.stub_api import FAULTS, StubConfig, StubServer, read_marker
+from seedream_ui.stub_api import (
+    FAULTS,
+    InvalidArgument,
+    StubConfig,
+    StubServer,
+    read_marker,
+    validate_body,
+)
 
 KEY = "test-key"
 AUTH = {"Authorization": f"Bearer {KEY}"}
@@ -371,7 +385,7 @@ def test_mixed_cycles_through_the_five_shapes(http: httpx.Client, stub: StubServ
 @pytest.mark.parametrize(
     ("header", "value"),
     [("X-Stub-Response-Format", "xml"), ("X-Stub-Image-Format", "gif"), ("X-Stub-Latency", "soon"),
-     ("X-Stub-Fault", "explode")],  # fmt: skip
+     ("X-Stub-Fault", "explode")],
 )
 def test_unknown_control_header_values_are_refused(http: httpx.Client, stub: StubServer, header: str, value: str) -> None:
     assert header in assert_error(post(http, stub, body(), {header: value}), 400, "INVALID_ARGUMENT")
@@ -444,7 +458,7 @@ def test_bad_image_answers_base64_that_is_no_image(http: httpx.Client, stub: Stu
     images = response.json()["images"]
     assert response.status_code == 200 and len(images) == 2
     for item in images:
-        with pytest.raises(Exception):  # noqa: B017, PT011 - Pillow raises its own error types
+        with pytest.raises(Exception):  # noqa: B017 - Pillow raises its own error types
             Image.open(io.BytesIO(base64.b64decode(item, validate=True)))
 
 
@@ -468,23 +482,26 @@ def test_drop_closes_the_connection_mid_body(http: httpx.Client, stub: StubServe
     assert stub.requests()[0]["status"] == 200  # the status line went out before the cut
 
 
-def test_hang_outlasts_the_client_timeout_without_blocking_others(http: httpx.Client, stub: StubServer) -> None:
-    outcome: list[BaseException] = []
+def test_hang_outlasts_the_client_timeout(http: httpx.Client, stub: StubServer) -> None:
+    with pytest.raises(httpx.ReadTimeout):
+        httpx.post(stub.url, json=body(), headers={**AUTH, "X-Stub-Fault": "hang"}, timeout=0.5)
 
-    def hang() -> None:
-        try:
-            httpx.post(stub.url, json=body(), headers={**AUTH, "X-Stub-Fault": "hang"}, timeout=1.0)
-        except httpx.HTTPError as error:
-            outcome.append(error)
 
-    waiter = threading.Thread(target=hang)
-    waiter.start()
-    time.sleep(0.2)
-    started = time.perf_counter()
-    assert post(http, stub, body(), {"X-Stub-Response-Format": "b64"}).status_code == 200
-    assert time.perf_counter() - started < 1.0
-    waiter.join()
-    assert len(outcome) == 1 and isinstance(outcome[0], httpx.ReadTimeout)
+def test_a_hang_does_not_block_other_requests(http: httpx.Client) -> None:
+    answers: list[int] = []
+    with StubServer() as stub:
+
+        def hang() -> None:
+            answers.append(httpx.post(stub.url, json=body(), headers={**AUTH, "X-Stub-Fault": "hang"}, timeout=60).status_code)
+
+        waiter = threading.Thread(target=hang)
+        waiter.start()
+        while not stub.requests():
+            time.sleep(0.01)
+        assert post(http, stub, body(), {"X-Stub-Response-Format": "b64"}).status_code == 200
+        assert waiter.is_alive() and answers == []  # answered while the other request still hangs
+    waiter.join(10)
+    assert answers == [503]  # stopping the server ended the hang
 
 
 def test_stopping_the_server_ends_a_hang() -> None:
@@ -580,6 +597,228 @@ def test_latency_is_honoured(http: httpx.Client, stub: StubServer) -> None:
     elapsed = time.perf_counter() - started
     assert response.status_code == 503
     assert 0.55 <= elapsed < 5.0
+
+
+# --- bounded memory ------------------------------------------------------------------------------------------
+
+MB = 1024 * 1024
+
+
+def big_reference(size: int, seed: int = 0) -> str:
+    """A data URI of `size` bytes that sniff as PNG (the rest is noise): as costly to keep as a real photo."""
+    noise = random.Random(seed).randbytes(size - 8)
+    return "data:image/png;base64," + base64.b64encode(b"\x89PNG\r\n\x1a\n" + noise).decode("ascii")
+
+
+def test_records_keep_the_last_requests_and_summarise_older_references(http: httpx.Client) -> None:
+    references = [big_reference(300_000, seed) for seed in range(3)]
+    with StubServer(StubConfig(max_records=4, whole_body_bytes=2 * MB)) as stub:
+        prompts = [f"request {n}" for n in range(7)]
+        for prompt in prompts:
+            assert post(http, stub, body(prompt=prompt, image=references), {"X-Stub-Response-Format": "b64"}).status_code == 200
+        records = stub.requests()
+        listed = http.get(f"{stub.base_url}/_stub/requests").json()["requests"]
+
+    assert [r["body"]["prompt"] for r in records] == prompts[-4:]  # the last four, oldest first
+    assert [r["id"] for r in listed] == [r["id"] for r in records]
+    newest, oldest = records[-1], records[0]
+    assert newest["body"]["image"] == references  # the newest body is whole: tests can decode what was sent
+    assert "compacted" not in newest
+    assert oldest["compacted"] is True  # 4 bodies of ~1.2 MB do not fit in 2 MB: the older ones are summarised
+    expected = [
+        {"kind": "data-uri", "media_type": "image/png", "format": "png", "length": len(ref),
+         "sha256": hashlib.sha256(ref.encode()).hexdigest()[:16]}
+        for ref in references
+    ]  # fmt: skip
+    assert oldest["body"]["image"] == expected
+    assert all(r["references"] == expected for r in records)  # every record has the summaries, whole or not
+    assert (oldest["body"]["size"], oldest["status"]) == (SMALL, 200)
+
+
+def test_a_long_prompt_is_summarised_when_its_record_is_compacted(http: httpx.Client) -> None:
+    long_prompt = "a fox " * 100_000
+    with StubServer(StubConfig(whole_body_bytes=0)) as stub:
+        post(http, stub, body(prompt=long_prompt), {"X-Stub-Response-Format": "b64"})
+        [record] = stub.requests()
+    digest = hashlib.sha256(long_prompt.encode()).hexdigest()[:16]
+    assert record["body"]["prompt"] == {"kind": "text", "length": 600_000, "sha256": digest, "start": long_prompt[:80]}
+    assert record["body"]["size"] == SMALL
+
+
+def test_memory_stays_flat_after_many_large_requests(http: httpx.Client) -> None:
+    """The offline preview's leak: 14 large references per generation used to be kept forever."""
+    references = [big_reference(250_000, seed) for seed in range(14)]  # ~4.7 MB of JSON per request
+    payload = body(image=references)
+    config = StubConfig(max_records=10, whole_body_bytes=8 * MB, max_stored_images=5, max_stored_image_bytes=4 * MB)
+    with StubServer(config) as stub:
+        for _ in range(10):
+            assert post(http, stub, payload).status_code == 200
+        gc.collect()
+        tracemalloc.start()
+        try:
+            before, _ = tracemalloc.get_traced_memory()
+            for _ in range(25):  # ~120 MB more sent; unbounded records would keep all of it
+                assert post(http, stub, payload).status_code == 200
+            gc.collect()
+            after, _ = tracemalloc.get_traced_memory()
+        finally:
+            tracemalloc.stop()
+        records = stub.requests()
+        assert len(records) == 10
+        assert stub.state.retained_bytes() <= 8 * MB
+        assert sum("compacted" not in r for r in records) == 1  # only the newest body fits in 8 MB
+        kept, kept_bytes = stub.state.stored_images()
+        assert kept <= 5 and kept_bytes <= 4 * MB
+    assert after - before < 40 * MB, f"grew {(after - before) / MB:.0f} MB over 25 requests"
+
+
+def test_evicted_images_answer_410_and_unknown_ones_404(http: httpx.Client) -> None:
+    with StubServer(StubConfig(max_stored_images=2)) as stub:
+        urls = [post(http, stub, body(prompt=f"picture {n}")).json()["images"][0] for n in range(3)]
+        statuses = [http.get(url).status_code for url in urls]
+        gone = http.get(urls[0])
+        never = http.get(urls[0].replace("/1-", "/9-"))
+        forged = http.get(f"{stub.base_url}/_stub/images/1-{'0' * 20}.jpg")
+    assert statuses == [410, 200, 200]
+    assert "expired" in assert_error(gone, 410, "GONE")
+    assert_error(never, 404, "NOT_FOUND")
+    assert_error(forged, 404, "NOT_FOUND")
+
+
+# --- hostile input: always a 4xx with a JSON error, never a 500 or a crash ---------------------------------
+
+
+def post_raw(http: httpx.Client, stub: StubServer, raw: bytes, headers: dict[str, str] | None = None) -> httpx.Response:
+    return http.post(stub.url, content=raw, headers={**AUTH, "Content-Type": "application/json", **(headers or {})})
+
+
+def test_a_body_over_the_cap_is_refused_with_413(http: httpx.Client) -> None:
+    with StubServer(StubConfig(max_body_bytes=MB)) as stub:
+        payload = body(image=[big_reference(800_000)])  # ~1.07 MB of JSON
+        message = assert_error(post(http, stub, payload), 413, "PAYLOAD_TOO_LARGE")
+        assert str(MB) in message
+        assert post(http, stub, body()).status_code == 200  # the stand-in is still there
+        assert [r["status"] for r in stub.requests()] == [413, 200]
+
+
+def test_a_10_mb_prompt_is_refused_naming_the_prompt(http: httpx.Client, stub: StubServer) -> None:
+    message = assert_error(post(http, stub, body(prompt="a fox " * 1_750_000)), 400, "INVALID_ARGUMENT")
+    assert "prompt is 10500000 characters" in message
+
+
+def test_a_1_mb_prompt_is_accepted_and_drawn_from_its_start(http: httpx.Client, stub: StubServer) -> None:
+    prompt = "a red fox in the snow " * 45_000  # 990,000 characters
+    [image] = fetch_images(http, post(http, stub, body(prompt=prompt), {"X-Stub-Response-Format": "b64"}))
+    marker = read_marker(image)
+    assert marker["prompt_truncated"] is True and prompt.startswith(marker["prompt"])
+    assert dimensions(image) == (1920, 1920)
+
+
+@pytest.mark.parametrize(
+    ("fields", "field_name"),
+    [
+        ({"image": ["https://example.com/" + "a" * 1_000_000]}, "image[0]"),
+        ({"image": [big_reference(10 * MB + 1)]}, "image[0]"),
+        ({"size": "9" * 5000 + "x2048"}, "size"),
+        ({"size": "\ud800x2048"}, "size"),
+        ({"watermark": [[1, 2, 3]] * 1000}, "watermark"),
+        ({"sequential_image_generation_options": {"max_images": 10**4000}}, "max_images"),
+        ({"prompt": {"text": "a fox"}}, "prompt"),
+    ],
+    ids=["1-mb-url", "reference-over-10-mb", "size-5000-digits", "size-lone-surrogate", "watermark-big-list",
+         "max-images-4000-digits", "prompt-object"],
+)
+def test_wrong_and_huge_values_are_refused_naming_the_field(
+    http: httpx.Client, stub: StubServer, fields: dict[str, Any], field_name: str
+) -> None:
+    raw = json.dumps(body(**fields)).encode()  # json.dumps escapes the lone surrogate as \ud800, as a client would
+    assert field_name in assert_error(post_raw(http, stub, raw), 400, "INVALID_ARGUMENT")
+    assert http.get(f"{stub.base_url}/_stub/requests").status_code == 200  # what was received can be listed
+
+
+def test_14_urls_of_the_longest_accepted_length_still_make_an_image(http: httpx.Client, stub: StubServer) -> None:
+    url = "https://example.com/" + "a" * (8192 - len("https://example.com/"))
+    [image] = fetch_images(http, post(http, stub, body(image=[url] * 14), {"X-Stub-Response-Format": "b64"}))
+    assert [ref["host"] for ref in read_marker(image)["references"]] == ["example.com"] * 14
+
+
+BAD_BODIES = {
+    "not-utf-8": b'{"prompt": "a fox \xff\xfe in the snow"}',
+    "utf-16": '{"prompt": "a fox"}'.encode("utf-16"),
+    "nan": b'{"prompt": "a fox", "watermark": NaN}',
+    "infinity": b'{"prompt": "a fox", "seed": -Infinity}',
+    "float-overflow": b'{"prompt": "a fox", "seed": 1e999}',
+    "int-5000-digits": b'{"prompt": "a fox", "seed": ' + b"9" * 5000 + b"}",
+    "nested-100000": b"[" * 100_000 + b"]" * 100_000,
+    "nested-40": b'{"prompt": "a fox", "extra": ' + b"[" * 40 + b"]" * 40 + b"}",
+    "200000-values": b'{"prompt": "a fox", "extra": [' + b"0," * 200_000 + b"0]}",
+    "truncated": b'{"prompt": "a fox", "size": "2K"',
+    "empty": b"",
+}
+
+
+@pytest.mark.parametrize("raw", BAD_BODIES.values(), ids=BAD_BODIES.keys())
+def test_bodies_that_are_no_json_object_are_refused(http: httpx.Client, stub: StubServer, raw: bytes) -> None:
+    assert_error(post_raw(http, stub, raw), 400, "INVALID_ARGUMENT")
+    [record] = http.get(f"{stub.base_url}/_stub/requests").json()["requests"]
+    assert (record["status"], record["body"]) == (400, None)
+
+
+def test_a_lone_surrogate_in_the_prompt_is_mended_as_the_api_would(http: httpx.Client, stub: StubServer) -> None:
+    response = post_raw(http, stub, b'{"prompt": "a fox \\ud83d in the snow", "size": "1920x1920"}')
+    assert response.status_code == 200
+    [image] = fetch_images(http, response)
+    assert read_marker(image)["prompt"] == "a fox \ufffd in the snow"
+    assert http.get(f"{stub.base_url}/_stub/requests").json()["requests"][0]["body"]["prompt"] == "a fox \ufffd in the snow"
+
+
+@pytest.mark.parametrize(
+    ("header", "value"), [("X-Stub-Token", "t" * 300), ("X-Stub-Latency", "inf"), ("X-Stub-Latency", "nan")]
+)
+def test_out_of_range_control_headers_are_refused(http: httpx.Client, stub: StubServer, header: str, value: str) -> None:
+    assert header in assert_error(post(http, stub, body(), {header: value}), 400, "INVALID_ARGUMENT")
+
+
+JSON_LEAVES = st.none() | st.booleans() | st.integers() | st.floats(allow_nan=False, allow_infinity=False) | st.text()
+JSON_VALUES = st.recursive(JSON_LEAVES, lambda inner: st.lists(inner, max_size=4) | st.dictionaries(st.text(), inner, max_size=4), max_leaves=12)
+NEAR_VALID = st.fixed_dictionaries(
+    {},
+    optional={
+        "prompt": st.text(max_size=40) | JSON_VALUES,
+        "size": st.sampled_from(["2K", "4K", "1920x1920", "2048X2048", "1x1", "7681x480", ""]) | JSON_VALUES,
+        "image": st.lists(st.sampled_from([PNG, f"data:image/png;base64,{PNG}", "https://example.com/a.png", "", "%"])
+                          | JSON_VALUES, max_size=15) | JSON_VALUES,
+        "watermark": st.booleans() | JSON_VALUES,
+        "optimize_prompt_options": st.fixed_dictionaries({"mode": st.sampled_from(["standard", "fast", "slow"])})
+        | JSON_VALUES,
+        "sequential_image_generation": st.sampled_from(["auto", "disabled", "Auto"]) | JSON_VALUES,
+        "sequential_image_generation_options": st.fixed_dictionaries({"max_images": st.integers(-2, 16)}) | JSON_VALUES,
+    },
+)  # fmt: skip
+
+
+@settings(max_examples=300, deadline=None)
+@given(NEAR_VALID | JSON_VALUES)
+def test_the_rules_refuse_any_json_with_invalid_argument_or_plan_it(value: Any) -> None:
+    if not isinstance(value, dict):
+        return
+    try:
+        plan = validate_body(value)
+    except InvalidArgument as problem:
+        assert problem.message and problem.field
+    else:
+        assert isinstance(plan.prompt, str) and plan.prompt.strip() and 1 <= plan.count <= 15
+
+
+@settings(max_examples=40, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture])
+@given(NEAR_VALID | JSON_VALUES)
+def test_any_json_body_gets_200_or_a_4xx_with_a_json_error(http: httpx.Client, stub: StubServer, value: Any) -> None:
+    response = post(http, stub, value, {"X-Stub-Response-Format": "b64"})
+    if response.status_code == 200:
+        assert len(response.json()["images"]) >= 1
+    else:
+        assert 400 <= response.status_code < 500
+        assert set(response.json()) == {"code", "reason", "message"}
 
 
 # --- the command line ----------------------------------------------------------------------------------------
