@@ -18,7 +18,12 @@ each number is what it is). `prepare_reference(s)` do the same work in the calli
     urls.py     URLs typed by users
 """
 
-from seedream_ui.references.budget import WORKERS, DecodeBudget, decode_budget, set_decode_budget
+from seedream_ui.references.budget import (
+    WORKERS,
+    DecodeBudget,
+    decode_budget,
+    set_decode_budget,
+)
 from seedream_ui.references.convert import _B64_PIECE, JPEG_QUALITY
 from seedream_ui.references.convert import data_uri as _data_uri
 from seedream_ui.references.core import (
@@ -54,10 +59,10 @@ __all__ = [
     "MAX_REQUEST_DECODE_PIXELS",
     "MIN_SIDE",
     "WORKERS",
+    "_B64_PIECE",
     "DecodeBudget",
     "PreparedReference",
     "Source",
-    "_B64_PIECE",
     "_data_uri",
     "decode_budget",
     "decode_cost",

@@ -51,8 +51,12 @@ class DecodeBudget:
         loop = asyncio.get_running_loop()
         ready: asyncio.Future[None] = loop.create_future()
 
+        def set_ready() -> None:
+            if not ready.done():
+                ready.set_result(None)
+
         def wake() -> None:
-            loop.call_soon_threadsafe(lambda: ready.done() or ready.set_result(None))
+            loop.call_soon_threadsafe(set_ready)
 
         waiter = self._enqueue(amount, wake)
         if waiter is None:

@@ -120,7 +120,7 @@ def can_send_as_is(fmt: str, data: bytes, image: ImageFile.ImageFile, max_bytes:
             and _orientation(fmt, data, image) == 1
             and not getattr(image, "is_animated", False)  # the first frame is sent instead
         )
-    except Exception:  # odd metadata (EXIF, frames): the decoding path will tell what, if anything, is wrong
+    except Exception:  # noqa: BLE001 - odd metadata (EXIF, frames): the decoding path will tell what, if anything, is wrong
         return False
 
 
@@ -155,8 +155,8 @@ def _looks_complete(fmt: str, data: bytes, image: ImageFile.ImageFile) -> bool:
 
 def _tiff_is_plain(data: bytes, image: ImageFile.ImageFile) -> bool:
     tags = getattr(image, "tag_v2", {})
-    offsets = tags.get(273) or tags.get(324)  # strip or tile offsets
-    counts = tags.get(279) or tags.get(325)  # their byte counts
+    offsets = tags.get(273) or tags.get(324) or ()  # strip or tile offsets
+    counts = tags.get(279) or tags.get(325) or ()  # their byte counts
     return (
         tags.get(259, 1) in _PLAIN_TIFF_COMPRESSIONS
         and tags.get(284, 1) == 1  # colour planes interleaved: simple readers handle no other layout
@@ -184,9 +184,9 @@ class pil_errors:
     def __enter__(self) -> None:
         return None
 
-    def __exit__(self, kind: type[BaseException] | None, exc: BaseException | None, tb: object) -> bool:
+    def __exit__(self, kind: type[BaseException] | None, exc: BaseException | None, tb: object) -> None:
         if exc is None or isinstance(exc, ReferenceImageError) or not isinstance(exc, Exception):
-            return False
+            return  # nothing to translate: let it propagate as it is
         label = self.label
         if isinstance(exc, (Image.DecompressionBombError, Image.DecompressionBombWarning)):
             message = f"{label} is too large to open safely (over Pillow's pixel limit)."

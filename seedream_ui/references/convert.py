@@ -10,6 +10,7 @@ from __future__ import annotations
 import binascii
 import io
 import math
+from typing import cast
 
 from PIL import ExifTags, Image, ImageFile
 
@@ -101,7 +102,7 @@ def _to_plain_mode(image: Image.Image) -> Image.Image:
     if mode.startswith("I;16"):
         return _to_8_bits(image, 1 / 256, 0.0)  # convert() would clip at 255
     if mode in ("I", "F"):
-        low, high = image.getextrema()
+        low, high = cast("tuple[float, float]", image.getextrema())
         if low >= 0 and high <= 255:
             return _to_8_bits(image, 1.0, 0.0)
         if low >= 0 and high <= 65535:
@@ -129,7 +130,7 @@ def _to_8_bits(image: Image.Image, scale: float, offset: float) -> Image.Image:
 
 
 def _drop_opaque_alpha(image: Image.Image) -> Image.Image:
-    if image.mode in ("RGBA", "LA") and image.getextrema()[-1][0] == 255:
+    if image.mode in ("RGBA", "LA") and cast("tuple[tuple[int, int], ...]", image.getextrema())[-1][0] == 255:
         return image.convert(image.mode[0] if image.mode == "LA" else "RGB")  # opaque: JPEG is smaller
     return image
 

@@ -14,14 +14,19 @@ from collections.abc import Callable, Sequence
 from concurrent.futures import Future, ThreadPoolExecutor
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Union
 
 from PIL import Image
 
 from seedream_ui.errors import ReferenceImageError
 from seedream_ui.formats import split_data_uri
 from seedream_ui.references import budget as shared
-from seedream_ui.references.checks import can_send_as_is, check_geometry, inspect, pil_errors, plan_decode
+from seedream_ui.references.checks import (
+    can_send_as_is,
+    check_geometry,
+    inspect,
+    pil_errors,
+    plan_decode,
+)
 from seedream_ui.references.convert import data_uri, decode, finish
 from seedream_ui.references.limits import (
     MAX_FILE_BYTES,
@@ -34,7 +39,7 @@ from seedream_ui.references.limits import (
 )
 from seedream_ui.references.urls import shorten, url_problem
 
-Source = Union[str, os.PathLike[str], bytes, bytearray, Image.Image]
+Source = str | os.PathLike[str] | bytes | bytearray | Image.Image
 
 
 @dataclass(frozen=True)
@@ -58,7 +63,7 @@ class Conversion:
     label: str
 
 
-Staged = Union[PreparedReference, Conversion]
+Staged = PreparedReference | Conversion
 
 
 def prepare_reference(
@@ -96,6 +101,7 @@ def prepare_references(
     staged, failure = stage_all(sources, labels_for(sources, names), max_bytes, max_pixels)
     pending = sum(isinstance(item, Conversion) for item in staged)
     workers = min(pending, max_workers or shared.WORKERS)
+    results: list[PreparedReference]
     if workers <= 1:
         results = [item if isinstance(item, PreparedReference) else run_blocking(item) for item in staged]
     else:
@@ -132,19 +138,18 @@ async def prepare_references_async(
         shared.submit(lambda: stage_all(sources, labels, max_bytes, max_pixels))
     )
     turns = asyncio.Semaphore(shared.WORKERS)
-    tasks = [
-        asyncio.ensure_future(_convert_async(item, turns)) if isinstance(item, Conversion) else None
+    pending = [
+        item if isinstance(item, PreparedReference) else asyncio.ensure_future(_convert_async(item, turns))
         for item in staged
     ]
-    for task in tasks:
-        if task is not None:  # a failure after the first one in order is never awaited: not worth a warning
-            task.add_done_callback(lambda done: done.cancelled() or done.exception())
+    tasks = [item for item in pending if isinstance(item, asyncio.Future)]
+    for task in tasks:  # a failure after the first one in order is never awaited: not worth a warning
+        task.add_done_callback(lambda done: done.cancelled() or done.exception())
     try:
-        results = [item if task is None else await task for item, task in zip(staged, tasks)]
+        results = [item if isinstance(item, PreparedReference) else await item for item in pending]
     except BaseException:
         for task in tasks:
-            if task is not None:
-                task.cancel()
+            task.cancel()
         raise
     if failure is not None:
         raise failure
@@ -206,9 +211,12 @@ async def _convert_async(conversion: Conversion, turns: asyncio.Semaphore) -> Pr
             finally:
                 budget.release(cost)
 
+        def give_back_if_cancelled(done: Future[PreparedReference]) -> None:
+            if done.cancelled():  # a job cancelled before it started never runs its `finally`
+                budget.release(cost)
+
         future = shared.submit(job)
-        # A job cancelled before it started never runs its `finally`: give its budget back here instead.
-        future.add_done_callback(lambda done: done.cancelled() and budget.release(cost))
+        future.add_done_callback(give_back_if_cancelled)
         return await asyncio.wrap_future(future)
 
 
