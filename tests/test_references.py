@@ -6,12 +6,9 @@ Every input is generated here at run time with Pillow (or by hand for malformed 
 from __future__ import annotations
 
 import base64
-import io
 import resource
 import socket
-import struct
 import time
-import zlib
 from pathlib import Path
 
 import pytest
@@ -29,8 +26,20 @@ from seedream_ui.references import (
     prepare_reference,
     prepare_references,
 )
+from tests.images import (
+    PILLOW_NAMES,
+    encode,
+    gif_claiming,
+    gradient,
+    jpeg_claiming,
+    noise,
+    opened,
+    payload,
+    png_bomb,
+    with_orientation,
+    write,
+)
 
-PILLOW_NAMES = {"jpeg": "JPEG", "png": "PNG", "webp": "WEBP", "bmp": "BMP", "tiff": "TIFF", "gif": "GIF"}
 RED, GREEN, BLUE, CYAN = (220, 20, 20), (20, 200, 20), (20, 20, 220), (0, 255, 255)
 
 
@@ -38,80 +47,8 @@ RED, GREEN, BLUE, CYAN = (220, 20, 20), (20, 200, 20), (20, 20, 220), (0, 255, 2
 # Helpers
 
 
-def encode(image: Image.Image, fmt: str, **options: object) -> bytes:
-    buffer = io.BytesIO()
-    image.save(buffer, PILLOW_NAMES[fmt], **options)
-    return buffer.getvalue()
-
-
-def gradient(width: int, height: int) -> Image.Image:
-    """A smooth RGB picture (compresses well, so sizes stay small)."""
-    ramp = Image.linear_gradient("L").resize((width, height))
-    return Image.merge("RGB", (ramp, ramp.transpose(Image.Transpose.FLIP_LEFT_RIGHT), ramp.rotate(90)))
-
-
-def noise(width: int, height: int) -> Image.Image:
-    """Random pixels: compresses badly, so it is large in bytes for its size in pixels."""
-    return Image.merge("RGB", [Image.effect_noise((width, height), 80) for _ in range(3)])
-
-
-def write(tmp_path: Path, name: str, data: bytes) -> Path:
-    path = tmp_path / name
-    path.write_bytes(data)
-    return path
-
-
-def payload(prepared: PreparedReference) -> tuple[str, bytes]:
-    """(mime type, decoded bytes) of a prepared data URI."""
-    header, _, b64 = prepared.value.partition(",")
-    assert header.startswith("data:") and header.endswith(";base64")
-    return header[5:-7], base64.b64decode(b64, validate=True)
-
-
-def opened(prepared: PreparedReference) -> Image.Image:
-    image = Image.open(io.BytesIO(payload(prepared)[1]))
-    image.load()
-    return image
-
-
 def close(colour: tuple[int, ...], expected: tuple[int, ...], tolerance: int = 40) -> bool:
     return all(abs(a - b) <= tolerance for a, b in zip(colour, expected))
-
-
-def png_chunk(kind: bytes, body: bytes) -> bytes:
-    return struct.pack(">I", len(body)) + kind + body + struct.pack(">I", zlib.crc32(kind + body))
-
-
-def png_bomb(width: int, height: int) -> bytes:
-    """A valid 1-bit PNG of zeros: ~0.5 MB on disk, `width*height` pixels once decoded."""
-    row_block = b"\x00" * ((1 + (width + 7) // 8) * 1000)  # 1000 rows, each a filter byte plus packed bits
-    compressor = zlib.compressobj(1)  # the fastest level; the file stays small anyway
-    idat = b"".join(compressor.compress(row_block) for _ in range(height // 1000)) + compressor.flush()
-    ihdr = struct.pack(">IIBBBBB", width, height, 1, 0, 0, 0, 0)
-    return b"\x89PNG\r\n\x1a\n" + png_chunk(b"IHDR", ihdr) + png_chunk(b"IDAT", idat) + png_chunk(b"IEND", b"")
-
-
-def jpeg_claiming(width: int, height: int) -> bytes:
-    """A small JPEG whose frame header (SOF0) claims another size."""
-    data = bytearray(encode(gradient(16, 16), "jpeg"))
-    sof = data.index(b"\xff\xc0")
-    data[sof + 5 : sof + 9] = struct.pack(">HH", height, width)
-    return bytes(data)
-
-
-def gif_claiming(width: int, height: int) -> bytes:
-    """A small GIF whose logical screen and only frame claim another size."""
-    data = bytearray(encode(Image.new("P", (16, 16)), "gif"))
-    data[6:10] = struct.pack("<HH", width, height)
-    descriptor = data.index(b",")
-    data[descriptor + 5 : descriptor + 9] = struct.pack("<HH", width, height)
-    return bytes(data)
-
-
-def with_orientation(image: Image.Image, orientation: int, **options: object) -> bytes:
-    exif = Image.Exif()
-    exif[0x0112] = orientation
-    return encode(image, "jpeg", exif=exif.tobytes(), **options)
 
 
 # --------------------------------------------------------------------------------------------------------

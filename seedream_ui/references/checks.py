@@ -78,9 +78,12 @@ def check_geometry(size: tuple[int, int], label: str, fmt: str | None = None) ->
         )
 
 
-def plan_decode(fmt: str, image: Image.Image, label: str, max_pixels: int, capacity: int) -> DecodePlan:
+def plan_decode(
+    fmt: str, image: Image.Image, label: str, max_pixels: int, capacity: int, file_bytes: int = 0
+) -> DecodePlan:
     """The decode plan for `image`, or a refusal if its estimated memory can never fit `capacity`."""
-    plan = decode_cost(fmt, image.mode, image.size, max_pixels, coefficients=_progressive_samples(fmt, image))
+    samples = _progressive_samples(fmt, image)
+    plan = decode_cost(fmt, image.mode, image.size, max_pixels, coefficients=samples, file_bytes=file_bytes)
     if plan.cost > capacity:
         width, height = image.size
         raise ReferenceImageError(

@@ -297,7 +297,7 @@ def _stage_data_uri(text: str, label: str, max_bytes: int, max_pixels: int) -> S
         raise ReferenceImageError(f"{label} is a data URI whose Base64 data is corrupt.", source=label) from None
     fmt, header = inspect(data, label)
     if not can_send_as_is(fmt, data, header, max_bytes, max_pixels):
-        return _conversion(fmt, header, label, max_bytes, max_pixels, lambda: data)
+        return _conversion(fmt, header, label, max_bytes, max_pixels, lambda: data, len(data))
     # Keep the caller's text when it is already exactly right, else only fix the header.
     exact = clean == payload and (mime or "").lower() == f"image/{fmt}"
     value = text if exact else f"data:image/{fmt};base64,{clean}"
@@ -309,13 +309,19 @@ def _stage_bytes(data: bytes, label: str, max_bytes: int, max_pixels: int, reloa
     fmt, header = inspect(data, label)
     if can_send_as_is(fmt, data, header, max_bytes, max_pixels):
         return PreparedReference(data_uri(fmt, data), label, fmt, header.width, header.height, reencoded=False)
-    return _conversion(fmt, header, label, max_bytes, max_pixels, reload)
+    return _conversion(fmt, header, label, max_bytes, max_pixels, reload, len(data))
 
 
 def _conversion(
-    fmt: str, header: Image.Image, label: str, max_bytes: int, max_pixels: int, reload: Callable[[], bytes]
+    fmt: str,
+    header: Image.Image,
+    label: str,
+    max_bytes: int,
+    max_pixels: int,
+    reload: Callable[[], bytes],
+    file_bytes: int,
 ) -> Conversion:
-    plan = plan_decode(fmt, header, label, max_pixels, shared.decode_budget().capacity)
+    plan = plan_decode(fmt, header, label, max_pixels, shared.decode_budget().capacity, file_bytes)
     staged = (fmt, header.mode, header.size)
     return Conversion(lambda: _convert_bytes(reload(), label, max_bytes, max_pixels, staged), plan, label)
 

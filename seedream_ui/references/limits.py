@@ -44,9 +44,10 @@ _PLAIN_MODES = frozenset({"RGB", "RGBA", "L", "LA"})
 _GRAY_MODES = frozenset({"1", "L", "I", "F"})
 # Modes that may come out with transparency (a palette may hold a transparent colour).
 _ALPHA_MODES = frozenset({"RGBA", "LA", "La", "RGBa", "PA", "P"})
-# Extra bytes per pixel some decoders hold besides the image: Pillow's WebP decoder keeps its RGBA canvas and
-# hands the frame over as a bytes object; libtiff's RGBA path (YCbCr, old-style JPEG) reads into a full buffer.
-_DECODER_EXTRA = {"webp": 8, "tiff": 4}
+# Extra bytes per pixel some decoders hold besides the image: libwebp's animation decoder keeps two RGBA
+# canvases and Pillow gets the frame as a bytes object (measured: 550 MB for a 36 MP WebP); libtiff's RGBA
+# path (YCbCr, old-style JPEG) reads into a full buffer.
+_DECODER_EXTRA = {"webp": 12, "tiff": 4}
 # Allocator slack, small buffers, the encoded output of a small image.
 _SLACK = 8 * _MB
 
@@ -79,12 +80,12 @@ def jpeg_scale(size: tuple[int, int], max_pixels: int) -> int:
 
 
 def decode_cost(
-    fmt: str, mode: str, size: tuple[int, int], max_pixels: int, *, coefficients: float = 0.0
+    fmt: str, mode: str, size: tuple[int, int], max_pixels: int, *, coefficients: float = 0.0, file_bytes: int = 0
 ) -> DecodePlan:
     """Estimate the peak memory of preparing an image of `size` and `mode` in format `fmt`.
 
     `coefficients` is, for a progressive JPEG, the samples per pixel libjpeg buffers at full size (1.5 for
-    4:2:0 colour); 0 for anything else. The stages follow `convert.py`: decode (plus a mode conversion), shrink
+    4:2:0 colour); 0 for anything else. `file_bytes`, the encoded file, stays in memory throughout. The stages follow `convert.py`: decode (plus a mode conversion), shrink
     (source, the resampler's intermediate and the output), then the output with one more copy and its encoding.
     """
     width, height = size
@@ -103,7 +104,7 @@ def decode_cost(
         if mode in _ALPHA_MODES:
             shrink = max(shrink, 2 * decoded * out_bpp)
     finish = 3 * output * out_bpp
-    return DecodePlan(scale, decoded, max(decode, shrink, finish) + _SLACK)
+    return DecodePlan(scale, decoded, max(decode, shrink, finish) + file_bytes + _SLACK)
 
 
 def amount(number: float) -> str:
