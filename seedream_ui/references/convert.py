@@ -15,15 +15,13 @@ from typing import cast
 from PIL import ExifTags, Image, ImageFile
 
 from seedream_ui.errors import ReferenceImageError
-from seedream_ui.references.limits import MIN_SIDE, jpeg_scale, megabytes
+from seedream_ui.references.limits import BAND_PIXELS, MIN_SIDE, jpeg_scale, megabytes
 
 JPEG_QUALITY = 90
 # A multiple of 3, so that the Base64 of consecutive pieces joins up with no padding in between.
 _B64_PIECE = 3 * 64 * 1024
 _GRAY_MODES = frozenset({"1", "L", "LA", "La", "I", "F"})
 _RGB_MODES = frozenset({"RGB", "RGBA", "RGBa", "RGBX", "P", "PA"})
-# Rows converted at once from 16-bit or float to 8 bits: the band's 32-bit copies stay near 16 MB.
-_BAND_PIXELS = 4_000_000
 _TRANSPOSE = {
     2: Image.Transpose.FLIP_LEFT_RIGHT,
     3: Image.Transpose.ROTATE_180,
@@ -118,7 +116,7 @@ def _to_8_bits(image: Image.Image, scale: float, offset: float) -> Image.Image:
     """`v * scale + offset` as an L image, a band of rows at a time: never a 32-bit copy of the whole image."""
     width, height = image.size
     target = Image.new("L", image.size)
-    rows = max(1, _BAND_PIXELS // width)
+    rows = max(1, BAND_PIXELS // width)
     for top in range(0, height, rows):
         band = image.crop((0, top, width, min(height, top + rows)))
         if band.mode.startswith("I;16"):

@@ -47,9 +47,13 @@ _ALPHA_MODES = frozenset({"RGBA", "LA", "La", "RGBa", "PA", "P"})
 # Extra bytes per pixel some decoders hold besides the image: libwebp's animation decoder keeps two RGBA
 # canvases and Pillow gets the frame as a bytes object (measured: 550 MB for a 36 MP WebP); libtiff's RGBA
 # path (YCbCr, old-style JPEG) reads into a full buffer.
-_DECODER_EXTRA = {"webp": 12, "tiff": 4}
+_DECODER_EXTRA = {"webp": 14, "tiff": 4}
+# 16-bit and float images become 8 bits this many pixels at a time; each band briefly exists as a crop, a
+# 32-bit copy, a scaled 32-bit copy and 8 bits: 11 bytes per pixel.
+BAND_PIXELS = 1_000_000
+_BAND_BYTES = 11 * BAND_PIXELS
 # Allocator slack, small buffers, the encoded output of a small image.
-_SLACK = 8 * _MB
+_SLACK = 16 * _MB
 
 
 @dataclass(frozen=True)
@@ -96,6 +100,8 @@ def decode_cost(
     decode = decoded * (bytes_per_pixel(mode) + _DECODER_EXTRA.get(fmt, 0)) + int(width * height * 2 * coefficients)
     if mode not in _PLAIN_MODES:
         decode += decoded * out_bpp  # the converted copy exists next to the decoded image
+    if mode in ("I", "F") or mode.startswith("I;16"):
+        decode += _BAND_BYTES
     shrink = 0
     if decoded > max_pixels:
         # Source, the horizontal pass's result and the output; images with alpha are first premultiplied
