@@ -27,6 +27,8 @@ class Settings:
     # can run at once; the limit only bounds memory when a crowd arrives.
     concurrency: int = 64
     max_upload_mb: float = 30.0
+    # Memory all visitors' reference decoding may use at once (seedream_ui/references/limits.py says why 768).
+    decode_memory_mb: float = 768.0
 
     @property
     def offline(self) -> bool:
@@ -36,6 +38,10 @@ class Settings:
     @property
     def max_upload_bytes(self) -> int:
         return int(self.max_upload_mb * 1024 * 1024)
+
+    @property
+    def decode_memory_bytes(self) -> int:
+        return int(self.decode_memory_mb * 1024 * 1024)
 
 
 # Environment variable -> (field, parser). `.env.example` documents each one.
@@ -47,6 +53,7 @@ _VARIABLES: dict[str, str] = {
     "SEEDREAM_MAX_RETRIES": "max_retries",
     "SEEDREAM_CONCURRENCY": "concurrency",
     "SEEDREAM_MAX_UPLOAD_MB": "max_upload_mb",
+    "SEEDREAM_DECODE_MEMORY_MB": "decode_memory_mb",
 }
 
 
@@ -65,6 +72,7 @@ def load_settings(environ: Mapping[str, str] | None = None, dotenv_path: str | N
         max_retries=int(_number(raw, "SEEDREAM_MAX_RETRIES", Settings.max_retries, whole=True)),
         concurrency=int(_number(raw, "SEEDREAM_CONCURRENCY", Settings.concurrency, positive=True, whole=True)),
         max_upload_mb=_number(raw, "SEEDREAM_MAX_UPLOAD_MB", Settings.max_upload_mb, positive=True),
+        decode_memory_mb=_number(raw, "SEEDREAM_DECODE_MEMORY_MB", Settings.decode_memory_mb, positive=True),
     )
 
 

@@ -119,7 +119,7 @@ def test_a_request_cancelled_while_waiting_gives_its_place_back() -> None:
 def test_an_image_that_can_never_fit_the_budget_is_refused_at_once_by_name(
     tmp_path: Path, budget: Callable[[int], DecodeBudget]
 ) -> None:
-    budget(64 * MB)
+    shared = budget(64 * MB)
     path = write(tmp_path, "poster.png", flat_png(6000, 4000, "RGBA"))
 
     with pytest.raises(ReferenceImageError) as info:
@@ -129,17 +129,22 @@ def test_an_image_that_can_never_fit_the_budget_is_refused_at_once_by_name(
     assert message.startswith("poster.png is 6000x4000 (24 megapixels, RGBA); preparing it would need about ")
     assert message.endswith("more than this server allows for one image (64 MB). Make it smaller and try again.")
     assert info.value.source == "poster.png"
-    assert decode_budget().high_water == 0  # refused from the header, before any decoding
+    assert shared.high_water == 0  # refused from the header, before any decoding
 
 
-def test_one_request_decodes_at_most_its_share_of_pixels(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+def test_one_request_decodes_at_most_its_share_of_pixels(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch, budget: Callable[[int], DecodeBudget]
+) -> None:
+    shared = budget(DECODE_BUDGET_BYTES)
     monkeypatch.setattr("seedream_ui.references.core.MAX_REQUEST_DECODE_PIXELS", 1_000_000)
     photos = [write(tmp_path, f"photo{i}.jpg", with_orientation(gradient(800, 600), 6)) for i in range(3)]
+    broken = write(tmp_path, "broken.png", encode(noise(64, 64), "png")[:3000])  # found out only by decoding
 
     with pytest.raises(ReferenceImageError) as info:
-        asyncio.run(prepare_references_async(photos))
+        asyncio.run(prepare_references_async([broken, *photos]))
 
-    assert info.value.source == "photo2.jpg"
+    assert info.value.source == "photo2.jpg"  # at once: nothing was decoded, not even the broken file before it
+    assert shared.high_water == 0
     assert str(info.value).startswith("photo2.jpg brings the images to decode in this request to 1.4 megapixels")
 
 

@@ -169,23 +169,26 @@ def labels_for(sources: Sequence[Source], names: Sequence[str | None] | None) ->
 def stage_all(
     sources: Sequence[Source], labels: Sequence[str | None], max_bytes: int, max_pixels: int
 ) -> tuple[list[Staged], ReferenceImageError | None]:
-    """Stage in order up to the first refusal, which is returned (those before it may still fail first)."""
+    """Stage in order up to the first refusal of one image, which is returned (those before it may still fail
+    first, so they are still converted). A request over its pixel cap is refused here and now, decoding nothing:
+    it would fail anyway, and converting its first images would only spend the CPU it is capped to save.
+    """
     staged: list[Staged] = []
     decoded = 0
     for source, label in zip(sources, labels):
         try:
             item = stage(source, label, max_bytes, max_pixels)
-            if isinstance(item, Conversion):
-                decoded += item.plan.pixels
-                if decoded > MAX_REQUEST_DECODE_PIXELS:
-                    raise ReferenceImageError(
-                        f"{item.label} brings the images to decode in this request to {amount(decoded / 1e6)} "
-                        f"megapixels; at most {amount(MAX_REQUEST_DECODE_PIXELS / 1e6)} are decoded per request. "
-                        "Use fewer or smaller images.",
-                        source=item.label,
-                    )
         except ReferenceImageError as error:
             return staged, error
+        if isinstance(item, Conversion):
+            decoded += item.plan.pixels
+            if decoded > MAX_REQUEST_DECODE_PIXELS:
+                raise ReferenceImageError(
+                    f"{item.label} brings the images to decode in this request to {amount(decoded / 1e6)} "
+                    f"megapixels; at most {amount(MAX_REQUEST_DECODE_PIXELS / 1e6)} are decoded per request. "
+                    "Use fewer or smaller images.",
+                    source=item.label,
+                )
         staged.append(item)
     return staged, None
 
