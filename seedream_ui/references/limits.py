@@ -9,13 +9,16 @@ own limits on what it agrees to decode (figures measured on a 2-core machine wit
   coefficients for the whole image (2 bytes per sample), which the cost estimate counts.
 - MAX_FULL_DECODE_PIXELS = 64 MP, for every other format: PNG, WebP, GIF, BMP and TIFF decode only at full size,
   so their cost grows with what the header claims, while a file of one colour stays a few hundred KB (a 120 MP
-  PNG of 350 KB decodes to 480 MB). 64 MP (8000x8000) is well above the 36 MP the API takes, above any camera's
-  PNG/TIFF export up to 61 MP and any screenshot; the largest such image costs about 600 MB to shrink.
-- MAX_REQUEST_DECODE_PIXELS = 400 MP: the pixels one request may decode in total. 14 rotated 24 MP photos (336 MP)
-  fit; one visitor cannot queue 14 x 64 MP of decoding (~40 s of CPU) in a single click.
-- DECODE_BUDGET_BYTES = 768 MiB: decode memory in use at once across all requests. It admits the most expensive
-  image the caps allow (a 64 MP palette PNG: ~660 MB estimated), lets two ordinary photos (12 MP, ~100 MB each)
-  run on the two cores at once, and keeps a 2 GB Space under 1.5 GB with three hostile visitors.
+  PNG of 350 KB decodes to 480 MB: Pillow stores RGB in 4 bytes). 64 MP (8000x8000) is well above the 36 MP the
+  API takes, above any camera's PNG/TIFF export up to 61 MP and any screenshot; shrinking such an image to 36 MP
+  peaks at 566 MiB (measured; estimated 580). 100 MP would need ~900 MB for one image, more than the budget.
+- MAX_REQUEST_DECODE_PIXELS = 400 MP: the pixels one request may decode in total, refused before any decoding.
+  14 rotated 24 MP photos (336 MP) fit; one click cannot queue 14 x 64 MP of decoding (~2 minutes of CPU here).
+- DECODE_BUDGET_BYTES = 768 MiB (SEEDREAM_DECODE_MEMORY_MB): estimated decode memory in use at once, across all
+  requests. It admits the most expensive image the caps allow (a 64 MP PNG, BMP, GIF or TIFF: 580 MiB estimated),
+  one at a time, so three hostile visitors add at most ~0.6 GB to the app; ordinary photos (12 MP JPEG: 153 MiB
+  estimated, ~100 MiB measured) run five at once, more than there are cores, so the budget never slows them.
+  A WebP needs 16 bytes a pixel while decoding (libwebp's canvases), so one above ~40 MP is refused by the budget.
 
 `decode_cost` estimates the peak memory of preparing one image from its header: the decoded pixels, the copy a
 mode conversion makes, the resampler's intermediate image and the output. It errs high; tests check it against
