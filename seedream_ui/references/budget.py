@@ -20,8 +20,6 @@ from typing import TypeVar
 from seedream_ui.references.limits import DECODE_BUDGET_BYTES
 
 T = TypeVar("T")
-# Worker threads' nice value: at 10 a busy worker gets ~1/10 of a core when the event loop wants it.
-_WORKER_NICENESS = 10
 
 
 @dataclass
@@ -148,22 +146,8 @@ def submit(function: Callable[[], T]) -> Future[T]:
     global _pool
     with _pool_lock:
         if _pool is None:
-            _pool = ThreadPoolExecutor(
-                max_workers=WORKERS, thread_name_prefix="reference", initializer=_lower_priority
-            )
+            _pool = ThreadPoolExecutor(max_workers=WORKERS, thread_name_prefix="reference")
         return _pool.submit(function)
-
-
-def _lower_priority() -> None:
-    """Make a worker thread yield the CPU to the event loop and every other thread of the server.
-
-    Decoding releases the GIL, so the loop needs only a core; on a busy machine the scheduler would otherwise
-    share the cores evenly between the loop and the workers. On Linux each thread has its own nice value.
-    """
-    try:
-        os.setpriority(os.PRIO_PROCESS, threading.get_native_id(), _WORKER_NICENESS)
-    except (AttributeError, OSError):  # not Linux, or not allowed: run at normal priority
-        pass
 
 
 def _load_libc() -> ctypes.CDLL | None:
