@@ -116,6 +116,25 @@ def test_a_request_cancelled_while_waiting_gives_its_place_back() -> None:
     assert shared.in_use == 100
 
 
+def test_a_cancelled_request_gives_back_all_its_budget(tmp_path: Path, budget: Callable[[int], DecodeBudget]) -> None:
+    shared = budget(DECODE_BUDGET_BYTES)
+    photos = [write(tmp_path, f"photo{i}.jpg", with_orientation(noise(1200, 800), 6)) for i in range(8)]
+
+    async def visitor_leaves() -> None:
+        task = asyncio.ensure_future(prepare_references_async(photos))
+        while shared.in_use == 0 and not task.done():
+            await asyncio.sleep(0.005)
+        task.cancel()  # e.g. the visitor closed the page mid-way
+        await asyncio.gather(task, return_exceptions=True)
+        for _ in range(3000):  # conversions already running finish on their thread, then give back
+            if shared.in_use == 0:
+                return
+            await asyncio.sleep(0.01)
+
+    asyncio.run(visitor_leaves())
+    assert shared.high_water > 0 and shared.in_use == 0
+
+
 def test_an_image_that_can_never_fit_the_budget_is_refused_at_once_by_name(
     tmp_path: Path, budget: Callable[[int], DecodeBudget]
 ) -> None:
