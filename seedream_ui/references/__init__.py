@@ -10,7 +10,8 @@ Servers call `prepare_references_async`: all the work runs on a small shared thr
 budget of decode memory (`budget.py`), with limits by format and per request (`limits.py`, which says why
 each number is what it is). `prepare_reference(s)` do the same work in the calling thread, for scripts.
 
-    core.py     staging (headers, fast path) and the prepare_* functions
+    core.py     the prepare_* functions: order, threads, budget, per-request cap
+    stage.py    one source from its header: refusals, fast path, or the conversion to do
     checks.py   what a header tells: format, geometry, whether the bytes can be sent as they are
     convert.py  decode, convert, shrink, re-encode, Base64
     limits.py   the limits and the memory estimate
@@ -27,8 +28,6 @@ from seedream_ui.references.budget import (
 from seedream_ui.references.convert import _B64_PIECE, JPEG_QUALITY
 from seedream_ui.references.convert import data_uri as _data_uri
 from seedream_ui.references.core import (
-    PreparedReference,
-    Source,
     prepare_reference,
     prepare_references,
     prepare_references_async,
@@ -45,6 +44,7 @@ from seedream_ui.references.limits import (
     MIN_SIDE,
     decode_cost,
 )
+from seedream_ui.references.stage import PreparedReference, Source
 from seedream_ui.references.urls import parse_url_lines, url_problem
 
 __all__ = [
