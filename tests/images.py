@@ -38,6 +38,18 @@ def opened(prepared: PreparedReference) -> Image.Image:
     return image
 
 
+def pixel(image: Image.Image, xy: tuple[int, int]) -> tuple[int, ...]:
+    """The pixel at `xy` as a tuple, whatever the mode (a single-band image gives a 1-tuple)."""
+    value = image.getpixel(xy)
+    return value if isinstance(value, tuple) else (int(value or 0),)
+
+
+def area(prepared: PreparedReference) -> int:
+    """Width x height of a prepared image (not of a URL)."""
+    assert prepared.width is not None and prepared.height is not None
+    return prepared.width * prepared.height
+
+
 def encode(image: Image.Image, fmt: str, **options: object) -> bytes:
     buffer = io.BytesIO()
     image.save(buffer, PILLOW_NAMES[fmt], **options)
