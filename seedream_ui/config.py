@@ -50,6 +50,8 @@ class Settings:
         if self.daily_budget is not None:
             return self.daily_budget
         return 0.0 if self.offline else DEFAULT_DAILY_BUDGET
+    # Memory all visitors' reference decoding may use at once (seedream_ui/references/limits.py says why 768).
+    decode_memory_mb: float = 768.0
 
     @property
     def offline(self) -> bool:
@@ -59,6 +61,10 @@ class Settings:
     @property
     def max_upload_bytes(self) -> int:
         return int(self.max_upload_mb * 1024 * 1024)
+
+    @property
+    def decode_memory_bytes(self) -> int:
+        return int(self.decode_memory_mb * 1024 * 1024)
 
 
 # Environment variable -> (field, parser). `.env.example` documents each one.
@@ -79,6 +85,7 @@ _VARIABLES: dict[str, str] = {
     "SEEDREAM_TRUSTED_PROXIES": "trusted_proxies",
     "SEEDREAM_DATA_DIR": "data_dir",
     "SEEDREAM_REDIS_URL": "redis_url",
+    "SEEDREAM_DECODE_MEMORY_MB": "decode_memory_mb",
 }
 
 
@@ -106,6 +113,7 @@ def load_settings(environ: Mapping[str, str] | None = None, dotenv_path: str | N
         trusted_proxies=_networks(raw["SEEDREAM_TRUSTED_PROXIES"]),
         data_dir=raw["SEEDREAM_DATA_DIR"] or Settings.data_dir,
         redis_url=_redis_url(raw["SEEDREAM_REDIS_URL"]) if raw["SEEDREAM_REDIS_URL"] else None,
+        decode_memory_mb=_number(raw, "SEEDREAM_DECODE_MEMORY_MB", Settings.decode_memory_mb, positive=True),
     )
 
 
