@@ -305,6 +305,8 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--quick", action="store_true", help="fewer repetitions: a few minutes")
     parser.add_argument("--only", default="", help="comma-separated: cpu,burst64,burst200,gradio_client")
     parser.add_argument("--profile", action="store_true", help="py-spy the app and the anchor during the cpu row")
+    parser.add_argument("--app-env", action="append", default=[], metavar="NAME=VALUE",
+                        help="extra environment for app.py, to measure a variant (implies --no-doc)")
     parser.add_argument("--no-doc", action="store_true", help="print only; leave docs/benchmarks.md alone")
     args = parser.parse_args(argv)
     info = machine()
@@ -312,7 +314,8 @@ def main(argv: list[str] | None = None) -> int:
     started = time.perf_counter()
     with stand_in() as stub:
         stub_api = f"{stub.url}v3/seedream-4.5"
-        with anchor(stub_api) as anchor_child, app_process(stub_api) as app_child:
+        extra = dict(item.split("=", 1) for item in args.app_env)
+        with anchor(stub_api) as anchor_child, app_process(stub_api, env=extra) as app_child:
             sides = {"anchor": anchor_child, "app": app_child}
             asyncio.run(_run(args, sides, stub, results))
     results["seconds"] = time.perf_counter() - started
@@ -320,7 +323,7 @@ def main(argv: list[str] | None = None) -> int:
     print(section)
     RESULTS.mkdir(parents=True, exist_ok=True)
     (RESULTS / "lean.json").write_text(json.dumps({"machine": info, **results}, indent=1, default=str))
-    if not args.no_doc:
+    if not (args.no_doc or args.app_env):
         write_doc(section)
     print(f"done in {results['seconds']:.0f} s", flush=True)
     return 0

@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import asyncio
 import shutil
+import signal
 import subprocess
 import tempfile
 import time
@@ -87,7 +88,7 @@ async def profile(
     spies = {
         name: subprocess.Popen(  # noqa: ASYNC220  (started once, returns at once)
             [spy, "record", "--pid", str(child.pid), "--rate", "200", "--nonblocking", "--format", "raw",
-             "--duration", str(int(seconds) + 2), "--output", str(out_dir / f"{name}.txt")],
+             "--output", str(out_dir / f"{name}.txt")],
             stdout=subprocess.DEVNULL, stderr=subprocess.PIPE,
         )
         for name, child in sides.items()
@@ -102,6 +103,8 @@ async def profile(
             generations[name] += visitors
     cpu = {name: cpu_seconds(child.pid) - cpu_before[name] for name, child in sides.items()}
     result: dict[str, Any] = {"generations": generations, "cpu_s": cpu, "samples": {}}
+    for process in spies.values():  # py-spy writes its samples when interrupted
+        process.send_signal(signal.SIGINT)
     for name, process in spies.items():
         _, err = process.communicate(timeout=60)
         path = out_dir / f"{name}.txt"
