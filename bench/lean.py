@@ -232,7 +232,7 @@ def render(results: dict[str, Any], info: dict[str, str], quick: bool) -> str:
         rows.append(f"| gradio_client predict(), wall, 0 s API (information) | {_ms(a['wall_s'])} | "
                     f"{_ms(b['wall_s'])} | {b['wall_s'] / a['wall_s']:.2f}x | – | – |")  # fmt: skip
     loads = results.get("loads", {})
-    out = [BEGIN, "", f"### Latest lean run ({info['date']}{', --quick' if quick else ''})", ""]
+    out = [BEGIN, "", f"### Latest lean run ({info['date']}{', --quick' if quick else ''}), as written by `python -m bench.lean`", ""]
     out += rows
     out += ["", f"Machine: {info['nproc']} cores, {info['cpu']}, {info['memory']}; Python {info['python']}, "
             f"gradio {info['gradio']}, httpx {info['httpx']}; commit {info['commit']}. Load average (1, 5, 15 min) "

@@ -137,12 +137,12 @@ def report(result: dict[str, Any], cpu_row: dict[str, Any] | None = None) -> str
     app, anchor = per_gen.get("app", {}), per_gen.get("anchor", {})
     cats = sorted(set(app) | set(anchor), key=lambda c: app.get(c, 0) - anchor.get(c, 0), reverse=True)
     extra_total = sum(app.values()) - sum(anchor.values())
-    lines = [f"{'category':66} {'anchor':>8} {'app':>8} {'extra':>8} {'share of extra':>15}"]
+    lines = [f"{'category':96} {'anchor':>8} {'app':>8} {'extra':>8} {'share of extra':>15}"]
     for cat in cats:
         a, b = anchor.get(cat, 0.0), app.get(cat, 0.0)
         share = (b - a) / extra_total * 100 if extra_total > 0 else 0.0
-        lines.append(f"{cat[:66]:66} {a * 1000:6.1f}ms {b * 1000:6.1f}ms {(b - a) * 1000:+6.1f}ms {share:14.0f}%")
-    lines.append(f"{'total per generation':66} {sum(anchor.values()) * 1000:6.1f}ms {sum(app.values()) * 1000:6.1f}ms "
+        lines.append(f"{cat[:96]:96} {a * 1000:6.1f}ms {b * 1000:6.1f}ms {(b - a) * 1000:+6.1f}ms {share:14.0f}%")
+    lines.append(f"{'total per generation':96} {sum(anchor.values()) * 1000:6.1f}ms {sum(app.values()) * 1000:6.1f}ms "
                  f"{extra_total * 1000:+6.1f}ms")  # fmt: skip
     lines.append(f"(samples: anchor {sum(result['samples'].get('anchor', {}).values())}, "
                  f"app {sum(result['samples'].get('app', {}).values())}; generations {result['generations']})")  # fmt: skip
