@@ -27,6 +27,7 @@ class Settings:
     # can run at once; the limit only bounds memory when a crowd arrives.
     concurrency: int = 64
     max_upload_mb: float = 30.0
+    mcp: bool = True  # the MCP tool for agents at /gradio_api/mcp/ (seedream_ui/mcp_tool.py)
 
     @property
     def offline(self) -> bool:
@@ -47,6 +48,7 @@ _VARIABLES: dict[str, str] = {
     "SEEDREAM_MAX_RETRIES": "max_retries",
     "SEEDREAM_CONCURRENCY": "concurrency",
     "SEEDREAM_MAX_UPLOAD_MB": "max_upload_mb",
+    "SEEDREAM_MCP": "mcp",
 }
 
 
@@ -65,6 +67,7 @@ def load_settings(environ: Mapping[str, str] | None = None, dotenv_path: str | N
         max_retries=int(_number(raw, "SEEDREAM_MAX_RETRIES", Settings.max_retries, whole=True)),
         concurrency=int(_number(raw, "SEEDREAM_CONCURRENCY", Settings.concurrency, positive=True, whole=True)),
         max_upload_mb=_number(raw, "SEEDREAM_MAX_UPLOAD_MB", Settings.max_upload_mb, positive=True),
+        mcp=_flag(raw, "SEEDREAM_MCP", Settings.mcp),
     )
 
 
@@ -88,3 +91,15 @@ def _number(raw: Mapping[str, str], name: str, default: float, *, positive: bool
     if value < 0 or (positive and value == 0) or value != value or value == float("inf"):
         raise ConfigError(f"{name} must be {'greater than 0' if positive else '0 or more'}, got {text!r}.")
     return value
+
+
+_TRUE, _FALSE = ("1", "true", "yes", "on"), ("0", "false", "no", "off")
+
+
+def _flag(raw: Mapping[str, str], name: str, default: bool) -> bool:
+    text = raw[name].lower()
+    if not text:
+        return default
+    if text in _TRUE or text in _FALSE:
+        return text in _TRUE
+    raise ConfigError(f"{name} must be 1 or 0 (true/false, yes/no, on/off), got {raw[name]!r}.")
