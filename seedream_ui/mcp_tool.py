@@ -13,6 +13,7 @@ from __future__ import annotations
 import asyncio
 import base64
 import logging
+import time
 import warnings
 from collections.abc import AsyncIterator, Mapping
 from contextlib import asynccontextmanager
@@ -31,6 +32,7 @@ log = logging.getLogger("seedream_ui.mcp")
 TOOL_NAME = "generate_image"
 KEY_HEADER = "X-Seedream-Api-Key"  # an agent's own key; without it the server's key (and visitor limits) apply
 DEFAULT_SIZE = "2K"
+PROGRESS_INTERVAL_S = 5.0
 INTERNAL_ERROR = "Something went wrong on our side; nothing was changed. Please try again."
 _IMAGE_TYPES = {".png": "image/png", ".jpg": "image/jpeg", ".jpeg": "image/jpeg", ".webp": "image/webp"}
 
@@ -175,6 +177,9 @@ def install(demo: Any) -> None:
             demo.temp_files.add(cached)
             return f"{root_url}/gradio_api/file={cached}"
 
+        context = server.request_context
+        token = context.meta.progressToken if context.meta is not None else None
+        heartbeat = asyncio.create_task(_progress(context, token)) if token is not None else None
         try:
             async with slots:
                 done = await run_tool(backend, arguments, agent_key=agent_key)
@@ -183,7 +188,26 @@ def install(demo: Any) -> None:
         except Exception:  # a bug of ours: log it for us, tell the agent something it can act on
             log.exception("MCP generation failed")
             raise ToolError(INTERNAL_ERROR) from None
+        finally:
+            if heartbeat is not None:
+                heartbeat.cancel()
         return tool_content(done, file_url)
+
+
+async def _progress(context: Any, token: str | int) -> None:
+    """A progress notification every few seconds while Seedream works: clients that asked for progress can
+    show it, and those that reset their timeout on progress do not give up on a paid call mid-way."""
+    started = time.monotonic()
+    while True:
+        await asyncio.sleep(PROGRESS_INTERVAL_S)
+        elapsed = time.monotonic() - started
+        try:
+            await context.session.send_progress_notification(
+                token, progress=elapsed, message=f"Waiting for Seedream… {elapsed:.0f} s",
+                related_request_id=str(context.request_id),
+            )  # fmt: skip
+        except Exception:
+            return
 
 
 class ToolError(Exception):

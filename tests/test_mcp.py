@@ -16,6 +16,7 @@ from mcp import ClientSession, types
 from mcp.client.streamable_http import streamable_http_client
 from PIL import Image
 
+from seedream_ui import mcp_tool
 from seedream_ui.config import Settings, load_settings
 from seedream_ui.errors import ConfigError, ValidationError
 from seedream_ui.generation import GenerationForm, build_request
@@ -127,6 +128,23 @@ async def test_generate_image_returns_the_images_the_stand_in_drew_their_urls_an
     assert url.startswith(app.url + "gradio_api/file=")
     assert httpx.get(url, timeout=10).content == drawn  # the same bytes, served by this app
     assert texts(result)[-1].startswith("✓ 1 image · 2560x1440 · ")
+
+
+async def test_a_client_that_asks_for_progress_hears_while_seedream_works(
+    app: RunningApp, stub: StubServer, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setattr(mcp_tool, "PROGRESS_INTERVAL_S", 0.01)  # the stand-in answers in well under a second
+    heard: list[str | None] = []
+
+    async def on_progress(progress: float, total: float | None, message: str | None) -> None:
+        heard.append(message)
+
+    async with mcp_session(app.url) as session:
+        result = await session.call_tool(
+            "generate_image", {"prompt": "a fox", "size": SMALL}, progress_callback=on_progress
+        )
+    assert not result.isError and len(images(result)) == 1
+    assert heard and all(m and m.startswith("Waiting for Seedream… ") for m in heard)
 
 
 async def test_a_sequence_returns_each_image(app: RunningApp, stub: StubServer) -> None:
