@@ -214,10 +214,21 @@ class ToolError(Exception):
     """Raised in a tool call: the MCP SDK answers it as a tool error (isError) with this message."""
 
 
+def schema() -> list[dict[str, Any]]:
+    """The tools as Gradio's /gradio_api/mcp/schema lists them (read by the page's "Use via API" MCP tab)."""
+    meta = {"file_data_present": False, "mcp_type": "tool", "endpoint_name": None, "headers": [KEY_HEADER.lower()]}
+    return [{"name": TOOL_NAME, "description": DESCRIPTION, "inputSchema": input_schema(), "meta": meta}]
+
+
 @asynccontextmanager
 async def _lifespan(app: Any) -> AsyncIterator[None]:
     # Runs at app start-up, after Gradio created its MCP server and before any request is served.
+    from starlette.responses import JSONResponse
+    from starlette.routing import Route
+
     install(app.get_blocks())
+    # Ahead of Gradio's own /schema (mounted with the MCP route), which would list Gradio's derived tools.
+    app.router.routes.insert(0, Route("/gradio_api/mcp/schema", lambda _request: JSONResponse(schema())))
     yield
 
 

@@ -25,9 +25,6 @@ from seedream_ui.stub_api import StubServer, read_marker
 from tests.support import SMALL, RunningApp, app_process, running_app
 
 SERVER_KEY = "server-key-mcp-5d2a"
-# Gradio warns at launch about the page's /generate (gr.State inputs), which mcp_tool removes from the tools;
-# the app silences it, but pytest resets warning filters for each test.
-pytestmark = pytest.mark.filterwarnings("ignore:This MCP server includes a tool that has a gr.State input")
 
 
 def png_data_uri(size: tuple[int, int] = (48, 32)) -> str:
@@ -91,6 +88,12 @@ async def test_the_only_tool_is_generate_image_with_every_parameter_described(ap
     assert all(len(p["description"]) > 30 for p in properties.values())
     assert tool.inputSchema["required"] == ["prompt"]
     assert "3,686,400" in properties["size"]["description"] and "16,777,216" in properties["size"]["description"]
+
+
+def test_the_api_pages_mcp_tab_lists_the_same_tool(app: RunningApp) -> None:
+    (listed,) = httpx.get(app.url + "gradio_api/mcp/schema", timeout=10).json()
+    assert listed["name"] == "generate_image" and listed["meta"]["headers"] == [KEY_HEADER.lower()]
+    assert listed["inputSchema"]["required"] == ["prompt"] and "size" in listed["inputSchema"]["properties"]
 
 
 def test_the_pages_generate_endpoint_is_still_there_for_gradio_client(app: RunningApp) -> None:
