@@ -141,15 +141,17 @@ def tool_content(done: gen.Generation, file_url: Any) -> list[Any]:
     return content
 
 
-def install(demo: Any) -> None:
-    """Offer only `generate_image` on the demo's Gradio MCP server (which exists once the app is created)."""
+def install(demo: Any) -> bool:
+    """Offer only `generate_image` on the demo's Gradio MCP server (which exists once the app is created).
+
+    False if Gradio has no MCP server for it (it printed why, e.g. the `mcp` package is missing)."""
     from gradio import processing_utils, route_utils
     from mcp import types
 
     gradio_mcp = demo.mcp_server_obj
     backend: Backend = demo.backend
     if gradio_mcp is None:
-        return
+        return False
     # Gradio's own tools (the page's /generate) are neither listed, nor callable, nor in /gradio_api/mcp/schema.
     gradio_mcp.tool_to_endpoint.clear()
     server = gradio_mcp.mcp_server
@@ -165,7 +167,8 @@ def install(demo: Any) -> None:
     async def call_tool(name: str, arguments: dict[str, Any]) -> list[Any]:
         if name != TOOL_NAME:
             raise ValueError(f"Unknown tool {name!r}; this server offers only {TOOL_NAME}.")
-        request = server.request_context.request
+        context = server.request_context
+        request = context.request
         agent_key = request.headers.get(KEY_HEADER) if request is not None else None
         root_url = route_utils.get_root_url(
             request=request, route_path=gradio_mcp.get_route_path(request), root_path=gradio_mcp.root_path
@@ -177,7 +180,6 @@ def install(demo: Any) -> None:
             demo.temp_files.add(cached)
             return f"{root_url}/gradio_api/file={cached}"
 
-        context = server.request_context
         token = context.meta.progressToken if context.meta is not None else None
         heartbeat = asyncio.create_task(_progress(context, token)) if token is not None else None
         try:
@@ -193,6 +195,8 @@ def install(demo: Any) -> None:
                 heartbeat.cancel()
         return tool_content(done, file_url)
 
+    return True
+
 
 async def _progress(context: Any, token: str | int) -> None:
     """A progress notification every few seconds while Seedream works: clients that asked for progress can
@@ -206,7 +210,7 @@ async def _progress(context: Any, token: str | int) -> None:
                 token, progress=elapsed, message=f"Waiting for Seedream… {elapsed:.0f} s",
                 related_request_id=str(context.request_id),
             )  # fmt: skip
-        except Exception:
+        except Exception:  # the client went away; the call itself decides what happens next
             return
 
 
@@ -226,9 +230,9 @@ async def _lifespan(app: Any) -> AsyncIterator[None]:
     from starlette.responses import JSONResponse
     from starlette.routing import Route
 
-    install(app.get_blocks())
-    # Ahead of Gradio's own /schema (mounted with the MCP route), which would list Gradio's derived tools.
-    app.router.routes.insert(0, Route("/gradio_api/mcp/schema", lambda _request: JSONResponse(schema())))
+    if install(app.get_blocks()):
+        # Ahead of Gradio's own /schema (mounted with the MCP route), which would list Gradio's derived tools.
+        app.router.routes.insert(0, Route("/gradio_api/mcp/schema", lambda _request: JSONResponse(schema())))
     yield
 
 

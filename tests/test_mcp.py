@@ -211,12 +211,22 @@ async def test_a_key_in_the_header_is_the_one_the_api_receives(app: RunningApp, 
     assert [r["api_key"] for r in stub.requests()] == ["agent-key-77", SERVER_KEY]
 
 
-async def test_python_app_py_without_a_key_serves_the_tool_on_its_stand_in(tmp_path: Path) -> None:
-    with app_process(tmp_path) as app:
-        result = await call(app.url, {"prompt": "offline preview", "size": SMALL})
-    (drawn,) = images(result)
+async def test_python_app_py_without_a_key_serves_its_preview_and_an_agents_key_reaches_the_api(
+    stub: StubServer, tmp_path: Path
+) -> None:
+    agent_key = "agent-key-never-logged-31"
+    with app_process(tmp_path, {"SEEDREAM_API_URL": stub.url, "SEEDREAM_MAX_RETRIES": "0"}) as app:
+        preview = await call(app.url, {"prompt": "offline preview", "size": SMALL})
+        real = await call(app.url, {"prompt": "with my key", "size": SMALL}, headers={KEY_HEADER: agent_key})
+        log = app.log()
+
+    (drawn,) = images(preview)  # by the app's own stand-in: the configured API received nothing for it
     marker = read_marker(drawn)
     assert marker is not None and marker["prompt"] == "offline preview"
+    (sent,) = stub.requests()
+    assert sent["api_key"] == agent_key and sent["body"]["prompt"] == "with my key"
+    assert not real.isError and len(images(real)) == 1
+    assert agent_key not in log and "Traceback" not in log
 
 
 # ---- turning it off --------------------------------------------------------------------------------------
