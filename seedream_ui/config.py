@@ -52,6 +52,7 @@ class Settings:
         return 0.0 if self.offline else DEFAULT_DAILY_BUDGET
     # Memory all visitors' reference decoding may use at once (seedream_ui/references/limits.py says why 768).
     decode_memory_mb: float = 768.0
+    mcp: bool = True  # the MCP tool for agents at /gradio_api/mcp/ (seedream_ui/mcp_tool.py)
 
     @property
     def offline(self) -> bool:
@@ -86,6 +87,7 @@ _VARIABLES: dict[str, str] = {
     "SEEDREAM_DATA_DIR": "data_dir",
     "SEEDREAM_REDIS_URL": "redis_url",
     "SEEDREAM_DECODE_MEMORY_MB": "decode_memory_mb",
+    "SEEDREAM_MCP": "mcp",
 }
 
 
@@ -114,6 +116,7 @@ def load_settings(environ: Mapping[str, str] | None = None, dotenv_path: str | N
         data_dir=raw["SEEDREAM_DATA_DIR"] or Settings.data_dir,
         redis_url=_redis_url(raw["SEEDREAM_REDIS_URL"]) if raw["SEEDREAM_REDIS_URL"] else None,
         decode_memory_mb=_number(raw, "SEEDREAM_DECODE_MEMORY_MB", Settings.decode_memory_mb, positive=True),
+        mcp=_flag(raw, "SEEDREAM_MCP", Settings.mcp),
     )
 
 
@@ -159,3 +162,15 @@ def _number(raw: Mapping[str, str], name: str, default: float, *, positive: bool
     if value < 0 or (positive and value == 0) or value != value or value == float("inf"):
         raise ConfigError(f"{name} must be {'greater than 0' if positive else '0 or more'}, got {text!r}.")
     return value
+
+
+_TRUE, _FALSE = ("1", "true", "yes", "on"), ("0", "false", "no", "off")
+
+
+def _flag(raw: Mapping[str, str], name: str, default: bool) -> bool:
+    text = raw[name].lower()
+    if not text:
+        return default
+    if text in _TRUE or text in _FALSE:
+        return text in _TRUE
+    raise ConfigError(f"{name} must be 1 or 0 (true/false, yes/no, on/off), got {raw[name]!r}.")

@@ -10,6 +10,7 @@ from typing import Any
 import gradio as gr
 
 from seedream_ui import generation as gen
+from seedream_ui import mcp_tool  # MCP (issue 13)
 from seedream_ui.backend import Backend, create_backend
 from seedream_ui.config import Settings, load_settings
 from seedream_ui.errors import (
@@ -366,4 +367,5 @@ def launch_options(settings: Settings) -> dict[str, Any]:
         # Gradio's run history would keep every input in the browser's localStorage and show it again at
         # /gradio_api/runs, the key typed in the API key box included.
         "run_history": False,
+        **mcp_tool.launch_options(settings),  # MCP (issue 13): the generate_image tool at /gradio_api/mcp/
     }
