@@ -40,6 +40,11 @@ class Settings:
     data_dir: str = "./data"
     # repr=False: a Redis URL can carry a password.
     redis_url: str | None = field(default=None, repr=False)
+    # Shared links (seedream_ui/shares): kept this many days (0 = sharing off), within these disk limits;
+    # the oldest shares make room for new ones.
+    share_days: float = 30.0
+    share_max_mb_per_visitor: float = 200.0
+    share_max_mb: float = 5000.0  # fits a 20 GB Space persistent disk with room to spare
 
     @property
     def effective_daily_budget(self) -> float:
@@ -75,6 +80,9 @@ _VARIABLES: dict[str, str] = {
     "SEEDREAM_TRUSTED_PROXIES": "trusted_proxies",
     "SEEDREAM_DATA_DIR": "data_dir",
     "SEEDREAM_REDIS_URL": "redis_url",
+    "SEEDREAM_SHARE_DAYS": "share_days",
+    "SEEDREAM_SHARE_MAX_MB_PER_VISITOR": "share_max_mb_per_visitor",
+    "SEEDREAM_SHARE_MAX_MB": "share_max_mb",
 }
 
 
@@ -101,6 +109,11 @@ def load_settings(environ: Mapping[str, str] | None = None, dotenv_path: str | N
         trusted_proxies=_networks(raw["SEEDREAM_TRUSTED_PROXIES"]),
         data_dir=raw["SEEDREAM_DATA_DIR"] or Settings.data_dir,
         redis_url=_redis_url(raw["SEEDREAM_REDIS_URL"]) if raw["SEEDREAM_REDIS_URL"] else None,
+        share_days=_number(raw, "SEEDREAM_SHARE_DAYS", Settings.share_days),
+        share_max_mb_per_visitor=_number(
+            raw, "SEEDREAM_SHARE_MAX_MB_PER_VISITOR", Settings.share_max_mb_per_visitor, positive=True
+        ),
+        share_max_mb=_number(raw, "SEEDREAM_SHARE_MAX_MB", Settings.share_max_mb, positive=True),
     )
 
 

@@ -1,0 +1,46 @@
+"""Shared links to generations (issue 11): the store, the recipe format and the read-only pages.
+
+    store = ShareStore.from_settings(settings)                 # SEEDREAM_DATA_DIR/shares
+    published = await store.apublish(images, recipe, reference_files, visitor_hash)
+    app.include_router(share_router(store))                    # GET /s/{id} and friends
+"""
+
+from seedream_ui.shares.errors import ShareError, ShareStoreError, ShareTooLargeError
+from seedream_ui.shares.files import ReferenceFile, ShareImage, StoredImage, load_images, reference_files_from_request
+from seedream_ui.shares.recipe import (
+    RECIPE_VERSION,
+    Recipe,
+    Reference,
+    UploadReference,
+    UrlReference,
+    parse_recipe,
+    recipe_from_request,
+)
+from seedream_ui.shares.routes import delete_url, root_url, share_router, share_url
+from seedream_ui.shares.store import Published, Share, ShareLimits, ShareStore
+
+__all__ = [
+    "RECIPE_VERSION",
+    "Published",
+    "Recipe",
+    "Reference",
+    "ReferenceFile",
+    "Share",
+    "ShareError",
+    "ShareImage",
+    "ShareLimits",
+    "ShareStore",
+    "ShareStoreError",
+    "ShareTooLargeError",
+    "StoredImage",
+    "UploadReference",
+    "UrlReference",
+    "delete_url",
+    "load_images",
+    "parse_recipe",
+    "recipe_from_request",
+    "reference_files_from_request",
+    "root_url",
+    "share_router",
+    "share_url",
+]
