@@ -1,4 +1,4 @@
-"""Helpers and fixtures of the tests/test_shares*.py modules (a plugin: `pytest_plugins = ["tests.shares_support"]`).
+"""Helpers of the tests/test_shares*.py modules; their fixtures are in tests/shares_fixtures.py (a plugin).
 
 Real images (Pillow), a store on a temporary data dir with a clock the tests move, and the share router served
 by uvicorn on a free 127.0.0.1 port, optionally under a root path as behind a proxy.
@@ -14,9 +14,7 @@ import time
 from collections.abc import Iterator
 from contextlib import contextmanager
 from datetime import UTC, datetime
-from pathlib import Path
 
-import pytest
 import uvicorn
 from fastapi import FastAPI
 from PIL import Image
@@ -26,7 +24,6 @@ from seedream_ui.shares import (
     Published,
     Recipe,
     ShareImage,
-    ShareLimits,
     ShareStore,
     recipe_from_request,
     reference_files_from_request,
@@ -88,18 +85,6 @@ def publish(store: ShareStore, prompt: str = "a lighthouse at dusk", visitor: st
     names = ["https://example.com/ref.jpg", "cat.png"]
     recipe: Recipe = recipe_from_request(request, names, datetime.fromtimestamp(store.clock(), UTC))
     return store.publish(results(count), recipe, reference_files_from_request(request, names), visitor)
-
-
-@pytest.fixture
-def clock() -> FakeClock:
-    return FakeClock()
-
-
-@pytest.fixture
-def store(tmp_path: Path, clock: FakeClock) -> Iterator[ShareStore]:
-    shares = ShareStore(tmp_path / "data", ShareLimits(), clock=clock)
-    yield shares
-    shares.close()
 
 
 def share_app(store: ShareStore, root_path: str = "") -> FastAPI:
