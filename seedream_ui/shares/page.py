@@ -51,7 +51,7 @@ def _sha(source: str) -> str:
 
 
 CONTENT_SECURITY_POLICY = (
-    f"default-src 'none'; img-src 'self'; style-src {_sha(CSS)}; script-src {_sha(UNSHARE_JS)}; "
+    f"default-src 'none'; img-src 'self' data:; style-src {_sha(CSS)}; script-src {_sha(UNSHARE_JS)}; "
     "form-action 'self'; base-uri 'none'; frame-ancestors 'none'"
 )
 GONE_TITLE = "Not found or no longer shared"
@@ -64,7 +64,7 @@ def share_page(share: Share) -> str:
     figures = "".join(
         f'<figure><a href="{_id(share)}/image/{n}"><img src="{_id(share)}/image/{n}" alt="Result {n}" '
         f'width="{image.width}" height="{image.height}"></a><figcaption>{escape(image.file)} · '
-        f'{image.width}×{image.height} · {image.bytes / 1e6:.1f} MB · '
+        f'{image.width}×{image.height} · {_amount(image.bytes)} · '
         f'<a href="{_id(share)}/image/{n}?download=1">Download</a></figcaption></figure>'
         for n, image in enumerate(share.images, start=1)
     )
@@ -155,6 +155,7 @@ def _document(title: str, body: str) -> str:
 <meta name="viewport" content="width=device-width, initial-scale=1">
 <meta name="robots" content="noindex, nofollow">
 <meta name="referrer" content="no-referrer">
+<link rel="icon" href="data:,">  <!-- no favicon request: it would 404 -->
 <title>{escape(title)}</title>
 <style>{CSS}</style>
 </head><body><main>{body}</main></body></html>"""
@@ -166,6 +167,10 @@ def _id(share: Share) -> str:
 
 def _when(moment: datetime) -> str:
     return f'<time datetime="{moment:%Y-%m-%dT%H:%M:%SZ}">{moment:%Y-%m-%d %H:%M} UTC</time>'
+
+
+def _amount(size: int) -> str:
+    return f"{size / 1e6:.1f} MB" if size >= 1e6 else f"{max(1, round(size / 1e3))} KB"
 
 
 def _short(text: str, limit: int = 60) -> str:
