@@ -7,6 +7,7 @@
 
 from seedream_ui.shares.errors import ShareError, ShareStoreError, ShareTooLargeError
 from seedream_ui.shares.files import ReferenceFile, ShareImage, StoredImage, load_images, reference_files_from_request
+from seedream_ui.shares.models import Published, Share, ShareLimits
 from seedream_ui.shares.recipe import (
     RECIPE_VERSION,
     Recipe,
@@ -17,7 +18,7 @@ from seedream_ui.shares.recipe import (
     recipe_from_request,
 )
 from seedream_ui.shares.routes import delete_url, root_url, share_router, share_url
-from seedream_ui.shares.store import Published, Share, ShareLimits, ShareStore
+from seedream_ui.shares.store import ShareStore, purge_periodically
 
 __all__ = [
     "RECIPE_VERSION",
@@ -38,6 +39,7 @@ __all__ = [
     "delete_url",
     "load_images",
     "parse_recipe",
+    "purge_periodically",
     "recipe_from_request",
     "reference_files_from_request",
     "root_url",

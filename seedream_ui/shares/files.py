@@ -7,7 +7,7 @@ import io
 import json
 import zipfile
 from collections.abc import Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from datetime import datetime
 from pathlib import Path
 from typing import NamedTuple
@@ -18,7 +18,7 @@ from seedream_ui.formats import sniff_format, split_data_uri
 from seedream_ui.outputs import EXTENSIONS, result_filename
 from seedream_ui.request import GenerateRequest
 from seedream_ui.shares.errors import ShareError
-from seedream_ui.shares.recipe import Recipe
+from seedream_ui.shares.recipe import Recipe, Reference, UploadReference
 
 MIME_TYPES = {
     "jpeg": "image/jpeg", "png": "image/png", "webp": "image/webp",
@@ -118,6 +118,38 @@ def load_images(paths: Sequence[Path]) -> list[ShareImage]:
         with Image.open(io.BytesIO(data)) as image:
             images.append(ShareImage(data, (image.format or "").lower(), image.width, image.height))
     return images
+
+
+def write_share(
+    folder: Path, checked: list[tuple[StoredImage, bytes]], recipe: Recipe, files: list[ReferenceFile]
+) -> tuple[Recipe, list[str | None], int]:
+    """Write results, reference copies (as sent) and thumbnails; returns the recipe naming them and the bytes."""
+    folder.mkdir(mode=0o700)
+    for image, data in checked:
+        (folder / image.file).write_bytes(data)
+    references: list[Reference] = []
+    thumbs: list[str | None] = []
+    uploads = iter(files)
+    for index, reference in enumerate(recipe.references, start=1):
+        upload = next(uploads, None) if isinstance(reference, UploadReference) else None
+        thumbs.append(None)
+        if not isinstance(reference, UploadReference):
+            references.append(reference)
+            continue
+        if upload is None:  # named but not at hand (a recipe from a request.json): no stored copy
+            references.append(UploadReference(reference.name))
+            continue
+        name = reference_file_name(index, upload.data)
+        (folder / name).write_bytes(upload.data)
+        small = thumbnail(upload.data)
+        if small is not None:
+            thumbs[-1] = thumb = f"thumb-{index}.webp"
+            (folder / thumb).write_bytes(small)
+        references.append(UploadReference(reference.name, name))
+    named = replace(recipe, references=tuple(references))
+    (folder / "recipe.json").write_text(named.to_json(), encoding="utf-8")
+    size = sum(path.stat().st_size for path in folder.iterdir())
+    return named, thumbs, size
 
 
 def write_zip(target: Path, folder: Path, images: Sequence[StoredImage], recipe: Recipe) -> None:

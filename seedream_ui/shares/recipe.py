@@ -18,16 +18,29 @@ from typing import Any
 
 from seedream_ui.errors import ValidationError
 from seedream_ui.formats import is_http_url, split_data_uri
-from seedream_ui.request import MAX_REFERENCES, GenerateRequest, OptimizeMode, SequentialMode
+from seedream_ui.request import GenerateRequest, OptimizeMode, SequentialMode
+from seedream_ui.shares.recipe_checks import (
+    MAX_DEPTH,
+    MAX_NAME_CHARS,
+    checked_text,
+    clean_name,
+    created_at,
+    depth,
+    invalid,
+    iso,
+    json_object,
+    load_json,
+    no_unknown_keys,
+    reference_list,
+    show,
+    utc,
+)
 from seedream_ui.sizes import DEFAULT_SIZE
 
 RECIPE_VERSION = 1
 RECIPE_KIND = "seedream-recipe"
-MAX_RECIPE_BYTES = 256 * 1024  # a recipe names its uploads, so real ones are a few KB
 MAX_PROMPT_CHARS = 20_000  # 30 times the recommended length; more is not a prompt
 MAX_URL_CHARS = 2048
-MAX_NAME_CHARS = 200
-MAX_DEPTH = 20  # JSON nesting; a recipe needs 3
 # An upload's stored copy inside a share: chosen by the store, so anything else is forged.
 STORED_FILE = re.compile(r"reference-(?:[1-9]|1[0-4])\.(?:jpg|png|webp|gif|bmp|tiff)")
 # Stands in for an upload while the API's rules are checked (their content is not part of a recipe).
@@ -96,7 +109,7 @@ class Recipe:
             "optimize_prompt_mode": self.optimize_prompt_mode,
             "sequential_image_generation": self.sequential_image_generation,
             "max_images": self.max_images,
-            "created": _iso(self.created) if self.created else None,
+            "created": iso(self.created) if self.created else None,
         }
 
     def to_json(self) -> str:
@@ -132,7 +145,7 @@ def recipe_from_request(
     """The recipe of a request that was sent: URLs as given, data URIs as uploads named from `reference_names`."""
     names = list(reference_names) + [""] * (len(request.images) - len(reference_names))
     references: list[Reference] = [
-        UrlReference(value) if is_http_url(value) else UploadReference(_clean_name(name, index))
+        UrlReference(value) if is_http_url(value) else UploadReference(clean_name(name, index))
         for index, (value, name) in enumerate(zip(request.images, names, strict=False), start=1)
     ]
     return Recipe(
@@ -143,7 +156,7 @@ def recipe_from_request(
         optimize_prompt_mode=request.optimize_prompt_mode,
         sequential_image_generation=request.sequential_image_generation,
         max_images=request.max_images,
-        created=_utc(created or datetime.now(UTC)),
+        created=utc(created or datetime.now(UTC)),
     )
 
 
@@ -153,16 +166,16 @@ def parse_recipe(source: str | bytes | Mapping[str, Any]) -> Recipe:
     Raises ValidationError (field "recipe") saying what is wrong; nothing of the input is kept beyond the
     recipe's own fields.
     """
-    data = _load(source) if isinstance(source, (str, bytes)) else source
+    data = load_json(source) if isinstance(source, (str, bytes)) else source
     if not isinstance(data, Mapping):
-        raise _invalid("it must be a JSON object ({...}).")
-    if _depth(data) > MAX_DEPTH:
-        raise _invalid("it is nested too deeply.")
+        raise invalid("it must be a JSON object ({...}).")
+    if depth(data) > MAX_DEPTH:
+        raise invalid("it is nested too deeply.")
     if "kind" in data or "version" in data:
         return _from_recipe(data)
     if "prompt" in data:
         return _from_request_record(data)
-    raise _invalid("it is neither a Seedream recipe nor a request.json (no \"prompt\").")
+    raise invalid("it is neither a Seedream recipe nor a request.json (no \"prompt\").")
 
 
 # ---- the two formats --------------------------------------------------------------------------------------
@@ -170,35 +183,35 @@ def parse_recipe(source: str | bytes | Mapping[str, Any]) -> Recipe:
 
 def _from_recipe(data: Mapping[str, Any]) -> Recipe:
     if data.get("kind", RECIPE_KIND) != RECIPE_KIND:
-        raise _invalid(f"\"kind\" must be {RECIPE_KIND!r}.")
+        raise invalid(f"\"kind\" must be {RECIPE_KIND!r}.")
     version = data.get("version")
     if version != RECIPE_VERSION or isinstance(version, bool):
-        raise _invalid(f"recipe version {_show(version)} is not supported; this demo reads version {RECIPE_VERSION}.")
-    _no_unknown_keys(data, _RECIPE_KEYS)
-    references = _list(data.get("references", []), "references")
+        raise invalid(f"recipe version {show(version)} is not supported; this demo reads version {RECIPE_VERSION}.")
+    no_unknown_keys(data, _RECIPE_KEYS)
+    references = reference_list(data.get("references", []), "references")
     return _checked(
         Recipe(
-            prompt=_text(data.get("prompt"), "prompt", MAX_PROMPT_CHARS),
-            size=_text(data.get("size", DEFAULT_SIZE), "size", 64),
+            prompt=checked_text(data.get("prompt"), "prompt", MAX_PROMPT_CHARS),
+            size=checked_text(data.get("size", DEFAULT_SIZE), "size", 64),
             references=tuple(_reference(item, i) for i, item in enumerate(references, start=1)),
             watermark=data.get("watermark", True),
             optimize_prompt_mode=data.get("optimize_prompt_mode"),
             sequential_image_generation=data.get("sequential_image_generation", "disabled"),
             max_images=data.get("max_images"),
-            created=_created(data.get("created")),
+            created=created_at(data.get("created")),
         )
     )
 
 
 def _from_request_record(data: Mapping[str, Any]) -> Recipe:
-    _no_unknown_keys(data, _REQUEST_KEYS)
-    images = _list(data.get("image", []), "image")
-    optimize = _object(data.get("optimize_prompt_options", {}), "optimize_prompt_options")
-    sequence = _object(data.get("sequential_image_generation_options", {}), "sequential_image_generation_options")
+    no_unknown_keys(data, _REQUEST_KEYS)
+    images = reference_list(data.get("image", []), "image")
+    optimize = json_object(data.get("optimize_prompt_options", {}), "optimize_prompt_options")
+    sequence = json_object(data.get("sequential_image_generation_options", {}), "sequential_image_generation_options")
     return _checked(
         Recipe(
-            prompt=_text(data.get("prompt"), "prompt", MAX_PROMPT_CHARS),
-            size=_text(data.get("size", DEFAULT_SIZE), "size", 64),
+            prompt=checked_text(data.get("prompt"), "prompt", MAX_PROMPT_CHARS),
+            size=checked_text(data.get("size", DEFAULT_SIZE), "size", 64),
             references=tuple(_record_image(item, i) for i, item in enumerate(images, start=1)),
             watermark=data.get("watermark", True),
             optimize_prompt_mode=optimize.get("mode"),
@@ -214,7 +227,7 @@ def _checked(recipe: Recipe) -> Recipe:
     try:
         valid = recipe._request(images).validated()
     except ValidationError as exc:
-        raise _invalid(exc.message) from None
+        raise invalid(exc.message) from None
     return replace(
         recipe,
         prompt=valid.prompt,
@@ -228,133 +241,35 @@ def _checked(recipe: Recipe) -> Recipe:
 
 def _reference(item: object, index: int) -> Reference:
     if not isinstance(item, Mapping):
-        raise _invalid(f"reference {index} must be an object with \"url\" or \"upload\".")
+        raise invalid(f"reference {index} must be an object with \"url\" or \"upload\".")
     if set(item) == {"url"}:
         return UrlReference(_url(item["url"], index))
     if "upload" in item and set(item) <= {"upload", "file"}:
         stored = item.get("file")
         if stored is not None and (not isinstance(stored, str) or not STORED_FILE.fullmatch(stored)):
-            raise _invalid(f"reference {index} names a stored file that this demo never writes.")
-        return UploadReference(_clean_name(_text(item["upload"], f"reference {index}", MAX_NAME_CHARS), index), stored)
-    raise _invalid(f"reference {index} must have exactly \"url\", or \"upload\" (and optionally \"file\").")
+            raise invalid(f"reference {index} names a stored file that this demo never writes.")
+        return UploadReference(clean_name(checked_text(item["upload"], f"reference {index}", MAX_NAME_CHARS), index), stored)
+    raise invalid(f"reference {index} must have exactly \"url\", or \"upload\" (and optionally \"file\").")
 
 
 def _record_image(item: object, index: int) -> Reference:
-    text = _text(item, f"reference {index}", MAX_URL_CHARS)
+    text = checked_text(item, f"reference {index}", MAX_URL_CHARS)
     if is_http_url(text.strip()):
         return UrlReference(_url(text, index))
     if split_data_uri(text) is not None or len(text) > MAX_NAME_CHARS * 2:
-        raise _invalid(f"reference {index} is inline image data; add the image to the page instead.")
+        raise invalid(f"reference {index} is inline image data; add the image to the page instead.")
     match = _INLINE_LABEL.fullmatch(text)
-    return UploadReference(_clean_name(match.group("name") if match else text, index))
+    return UploadReference(clean_name(match.group("name") if match else text, index))
 
 
 def _url(value: object, index: int) -> str:
-    url = _text(value, f"reference {index}", MAX_URL_CHARS).strip()
+    url = checked_text(value, f"reference {index}", MAX_URL_CHARS).strip()
     if not is_http_url(url) or any(ch.isspace() or unicodedata.category(ch) == "Cc" for ch in url):
-        raise _invalid(f"reference {index} is not an http(s) URL.")
+        raise invalid(f"reference {index} is not an http(s) URL.")
     return url
-
-
-# ---- small checks -----------------------------------------------------------------------------------------
-
-
-def _load(source: str | bytes) -> object:
-    if len(source) > MAX_RECIPE_BYTES:
-        raise _invalid(f"it is {len(source) // 1024:,} KB; a recipe is at most {MAX_RECIPE_BYTES // 1024} KB.")
-    try:
-        text = source.decode("utf-8-sig") if isinstance(source, bytes) else source
-        return json.loads(text, parse_constant=_no_constant)
-    except UnicodeDecodeError:
-        raise _invalid("it is not UTF-8 text.") from None
-    except RecursionError:
-        raise _invalid("it is nested too deeply.") from None
-    except ValueError as exc:  # JSONDecodeError, NaN/Infinity, integers with thousands of digits
-        raise _invalid(f"it is not valid JSON ({str(exc).split(':')[0]}).") from None
-
-
-def _no_constant(name: str) -> object:
-    raise ValueError(f"{name} is not a number JSON allows")
-
-
-def _no_unknown_keys(data: Mapping[str, Any], allowed: frozenset[str]) -> None:
-    unknown = sorted(str(key)[:40] for key in data if key not in allowed)
-    if unknown:
-        raise _invalid(f"unknown field(s): {', '.join(unknown[:5])}.")
-
-
-def _text(value: object, name: str, limit: int) -> str:
-    if not isinstance(value, str):
-        raise _invalid(f"\"{name}\" must be text, not {_kind(value)}.")
-    if len(value) > limit:
-        raise _invalid(f"\"{name}\" is {len(value):,} characters; at most {limit:,} are accepted.")
-    return value
-
-
-def _list(value: object, name: str) -> list[Any]:
-    if not isinstance(value, list):
-        raise _invalid(f"\"{name}\" must be a list, not {_kind(value)}.")
-    if len(value) > MAX_REFERENCES:
-        raise _invalid(f"\"{name}\" has {len(value)} references; Seedream 4.5 takes at most {MAX_REFERENCES}.")
-    return value
-
-
-def _object(value: object, name: str) -> Mapping[str, Any]:
-    if not isinstance(value, Mapping):
-        raise _invalid(f"\"{name}\" must be an object, not {_kind(value)}.")
-    return value
-
-
-def _created(value: object) -> datetime | None:
-    if value is None:
-        return None
-    text = _text(value, "created", 40)
-    try:
-        return _utc(datetime.fromisoformat(text))
-    except ValueError:
-        raise _invalid("\"created\" must be a date and time like 2026-11-29T15:30:12Z.") from None
-
-
-def _clean_name(name: str, index: int) -> str:
-    """A display name only (stored copies get names of our own): no folders, no control characters."""
-    base = re.split(r"[/\\]", name)[-1]
-    kept = "".join(ch for ch in base if unicodedata.category(ch) not in ("Cc", "Cf", "Cs")).strip()
-    return kept[:MAX_NAME_CHARS] or f"reference {index}"
 
 
 def _reference_dict(reference: Reference) -> dict[str, str]:
     if isinstance(reference, UrlReference):
         return {"url": reference.url}
     return {"upload": reference.name} | ({"file": reference.file} if reference.file else {})
-
-
-def _utc(moment: datetime) -> datetime:
-    moment = moment.replace(tzinfo=UTC) if moment.tzinfo is None else moment.astimezone(UTC)
-    return moment.replace(microsecond=0)
-
-
-def _iso(moment: datetime) -> str:
-    return _utc(moment).strftime("%Y-%m-%dT%H:%M:%SZ")
-
-
-def _depth(value: object, level: int = 0) -> int:
-    if level > MAX_DEPTH:
-        return level
-    if isinstance(value, Mapping):
-        return max((_depth(v, level + 1) for v in value.values()), default=level + 1)
-    if isinstance(value, list):
-        return max((_depth(v, level + 1) for v in value), default=level + 1)
-    return level
-
-
-def _kind(value: object) -> str:
-    return {dict: "an object", list: "a list", bool: "true/false", int: "a number", float: "a number",
-            type(None): "null"}.get(type(value), "text" if isinstance(value, str) else "something else")
-
-
-def _show(value: object) -> str:
-    return repr(value)[:40]
-
-
-def _invalid(reason: str) -> ValidationError:
-    return ValidationError(f"This recipe cannot be used: {reason}", field="recipe")

@@ -23,11 +23,11 @@ import threading
 import time
 from collections.abc import Callable, Iterator, Sequence
 from contextlib import contextmanager
-from dataclasses import dataclass, replace
 from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any, TypeVar
 
+import anyio
 import anyio.to_thread
 
 from seedream_ui.config import Settings
@@ -37,17 +37,16 @@ from seedream_ui.shares.files import (
     ShareImage,
     StoredImage,
     checked_images,
-    reference_file_name,
-    thumbnail,
+    write_share,
     write_zip,
 )
-from seedream_ui.shares.recipe import Recipe, Reference, UploadReference, parse_recipe
+from seedream_ui.shares.models import MB, Published, Share, ShareLimits
+from seedream_ui.shares.recipe import Recipe, parse_recipe
 
 ID_BYTES = 16  # 128 random bits: token_urlsafe(16) is 22 characters
 SHARE_ID = re.compile(r"[A-Za-z0-9_-]{22}")
 DELETE_TOKEN = re.compile(r"[A-Za-z0-9_-]{32}")
 DAY = 86400.0
-MB = 1024 * 1024
 STRAY_AGE_S = 3600.0  # a folder without a row, or a download's zip, older than this is a leftover
 
 SCHEMA = """
@@ -69,51 +68,6 @@ CREATE INDEX IF NOT EXISTS shares_expires ON shares (expires);
 """
 
 T = TypeVar("T")
-
-
-@dataclass(frozen=True)
-class ShareLimits:
-    days: float = 30.0  # 0: sharing is switched off
-    max_bytes_per_visitor: int = 200 * MB
-    max_bytes: int = 5000 * MB
-
-    @classmethod
-    def from_settings(cls, settings: Settings) -> ShareLimits:
-        return cls(
-            settings.share_days,
-            int(settings.share_max_mb_per_visitor * MB),
-            int(settings.share_max_mb * MB),
-        )
-
-
-@dataclass(frozen=True)
-class Share:
-    id: str
-    recipe: Recipe  # uploads carry `file`, the name of their stored copy
-    images: tuple[StoredImage, ...]
-    thumbnails: tuple[str | None, ...]  # per reference, in order: its thumbnail's file name, if it has one
-    created: datetime  # when it was shared (the recipe's `created` is when it was generated)
-    expires: datetime
-    folder: Path
-
-    def image_path(self, n: int) -> Path | None:
-        """The n-th result (1-based), or None."""
-        return self.folder / self.images[n - 1].file if 1 <= n <= len(self.images) else None
-
-    def thumbnail_path(self, n: int) -> Path | None:
-        name = self.thumbnails[n - 1] if 1 <= n <= len(self.thumbnails) else None
-        return self.folder / name if name else None
-
-    def reference_paths(self) -> list[Path]:
-        """The stored copies of the uploaded references, in order: what "Open in the editor" loads."""
-        return [self.folder / r.file for r in self.recipe.uploads if r.file]
-
-
-@dataclass(frozen=True)
-class Published:
-    id: str
-    delete_token: str  # shown once to the sharer; only its hash is kept
-    share: Share
 
 
 class ShareStore:
@@ -167,7 +121,7 @@ class ShareStore:
         checked = checked_images(images, made)
         folder = self._files / folder_name
         try:
-            recipe, thumbs, size = _write_share(folder, checked, recipe, [ReferenceFile(*f) for f in reference_files])
+            recipe, thumbs, size = write_share(folder, checked, recipe, [ReferenceFile(*f) for f in reference_files])
             self._check_size(size)
             evicted = self._insert(share_id, folder_name, visitor_hash, token, now, size, recipe, checked, thumbs)
         except BaseException:
@@ -330,38 +284,6 @@ class ShareStore:
             raise ShareStoreError(f"Sharing is unavailable: its index failed ({exc}).") from None
 
 
-def _write_share(
-    folder: Path, checked: list[tuple[StoredImage, bytes]], recipe: Recipe, files: list[ReferenceFile]
-) -> tuple[Recipe, list[str | None], int]:
-    """Write results, reference copies (as sent) and thumbnails; returns the recipe naming them and the bytes."""
-    folder.mkdir(mode=0o700)
-    for image, data in checked:
-        (folder / image.file).write_bytes(data)
-    references: list[Reference] = []
-    thumbs: list[str | None] = []
-    uploads = iter(files)
-    for index, reference in enumerate(recipe.references, start=1):
-        upload = next(uploads, None) if isinstance(reference, UploadReference) else None
-        thumbs.append(None)
-        if not isinstance(reference, UploadReference):
-            references.append(reference)
-            continue
-        if upload is None:  # named but not at hand (a recipe from a request.json): no stored copy
-            references.append(UploadReference(reference.name))
-            continue
-        name = reference_file_name(index, upload.data)
-        (folder / name).write_bytes(upload.data)
-        small = thumbnail(upload.data)
-        if small is not None:
-            thumbs[-1] = thumb = f"thumb-{index}.webp"
-            (folder / thumb).write_bytes(small)
-        references.append(UploadReference(reference.name, name))
-    named = replace(recipe, references=tuple(references))
-    (folder / "recipe.json").write_text(named.to_json(), encoding="utf-8")
-    size = sum(path.stat().st_size for path in folder.iterdir())
-    return named, thumbs, size
-
-
 def _evict(db: sqlite3.Connection, incoming: int, limit: int, where: str, args: tuple[Any, ...]) -> list[str]:
     """Delete the oldest shares (within `where`) until `incoming` more bytes fit under `limit`."""
     (used,) = db.execute(f"SELECT COALESCE(SUM(bytes), 0) FROM shares {where}", args).fetchone()
@@ -403,6 +325,19 @@ def _age(path: Path, now: float) -> float:
         return now - path.stat().st_mtime
     except OSError:
         return 0.0
+
+
+async def purge_periodically(store: ShareStore, every_s: float = 3600.0) -> None:
+    """Purge now and then every `every_s` seconds, until cancelled: start it in the server's lifespan.
+
+    Expired shares are refused at once anyway; this is what removes their files when nobody publishes.
+    """
+    while True:
+        try:
+            await store.apurge()
+        except ShareStoreError:
+            pass  # the disk or index is failing; the pages say so, and the next round tries again
+        await anyio.sleep(every_s)
 
 
 async def _in_thread(work: Callable[[], T]) -> T:
