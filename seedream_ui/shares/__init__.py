@@ -5,6 +5,7 @@
     app.include_router(share_router(store))                    # GET /s/{id} and friends
 """
 
+from seedream_ui.shares.editor import EditorForm, editor_form, form_for_link, share_notice
 from seedream_ui.shares.errors import ShareError, ShareStoreError, ShareTooLargeError
 from seedream_ui.shares.files import ReferenceFile, ShareImage, StoredImage, load_images, reference_files_from_request
 from seedream_ui.shares.models import Published, Share, ShareLimits
@@ -22,6 +23,7 @@ from seedream_ui.shares.store import ShareStore, purge_periodically
 
 __all__ = [
     "RECIPE_VERSION",
+    "EditorForm",
     "Published",
     "Recipe",
     "Reference",
@@ -37,12 +39,15 @@ __all__ = [
     "UploadReference",
     "UrlReference",
     "delete_url",
+    "editor_form",
+    "form_for_link",
     "load_images",
     "parse_recipe",
     "purge_periodically",
     "recipe_from_request",
     "reference_files_from_request",
     "root_url",
+    "share_notice",
     "share_router",
     "share_url",
 ]

@@ -80,6 +80,8 @@ class ShareStore:
         self._files = self.root / "files"
         self._tmp = self.root / "tmp"
         self._local = threading.local()
+        self._connections: list[sqlite3.Connection] = []
+        self._lock = threading.Lock()
         try:
             for folder in (self.root, self._files, self._tmp):
                 folder.mkdir(mode=0o700, parents=True, exist_ok=True)
@@ -214,9 +216,11 @@ class ShareStore:
         return await _in_thread(lambda: self.purge(now))
 
     def close(self) -> None:
-        db = getattr(self._local, "db", None)
-        if db is not None:
-            db.close()
+        """Close every thread's connection (the async wrappers use several threads)."""
+        with self._lock:
+            for db in self._connections:
+                db.close()
+            self._connections.clear()
         self._local = threading.local()
 
     # ---- internals
@@ -255,6 +259,8 @@ class ShareStore:
             db.execute("PRAGMA journal_mode=WAL")
             db.execute("PRAGMA synchronous=NORMAL")
             self._local.db = db
+            with self._lock:
+                self._connections.append(db)
         return db
 
     @contextmanager
