@@ -196,6 +196,16 @@ def test_someone_elses_unshared_share_and_bad_image_numbers_get_the_same_page(si
     assert_gone(get(f"{live}/reference/1"))  # a URL reference has no thumbnail to serve
 
 
+def test_head_requests_see_a_share_as_get_does(site: Site) -> None:
+    link = share_url(site.url, publish(site.store).id)
+
+    for path in ("", "/image/1", "/zip", "/recipe.json"):
+        response = HTTP.head(link + path)
+        assert response.status_code == 200 and response.content == b""
+    assert HTTP.head(share_url(site.url, "A" * 22)).status_code == 404
+    assert list((site.store.root / "tmp").iterdir()) == []
+
+
 def test_a_trailing_slash_redirects_to_the_page_relative_to_wherever_it_is_mounted(site: Site) -> None:
     published = publish(site.store)
 

@@ -51,6 +51,10 @@ UNAVAILABLE = "<!doctype html><title>Sharing unavailable</title><h1>Sharing is u
 def share_router(store: ShareStore) -> APIRouter:
     router = APIRouter(prefix=PREFIX, include_in_schema=False)
 
+    def readable(path: str) -> Callable[[Any], Any]:
+        # HEAD too: link previewers and download managers ask it first, and must not be told "not found".
+        return router.api_route(path, methods=["GET", "HEAD"])
+
     async def find(share_id: str, depth: int, respond: Callable[[Share], Awaitable[Response] | Response]) -> Response:
         try:
             share = await store.aget(share_id)
@@ -61,16 +65,16 @@ def share_router(store: ShareStore) -> APIRouter:
         result = respond(share)
         return await result if isinstance(result, Awaitable) else result
 
-    @router.get("/{share_id}")
+    @readable("/{share_id}")
     async def page(share_id: str) -> Response:
         return await find(share_id, 1, lambda share: HTMLResponse(share_page(share), headers=PAGE_HEADERS))
 
-    @router.get("/{share_id}/")
+    @readable("/{share_id}/")
     async def trailing_slash(share_id: str) -> Response:
         # Relative links need the page at /s/{id}; a relative Location keeps the proxy's prefix.
         return await find(share_id, 2, lambda share: RedirectResponse(f"../{share.id}", status_code=308))
 
-    @router.get("/{share_id}/image/{n}")
+    @readable("/{share_id}/image/{n}")
     async def image(share_id: str, n: str, download: str = "") -> Response:
         def respond(share: Share) -> Response:
             path = share.image_path(int(n)) if _NUMBER.fullmatch(n) else None
@@ -83,7 +87,7 @@ def share_router(store: ShareStore) -> APIRouter:
 
         return await find(share_id, 3, respond)
 
-    @router.get("/{share_id}/reference/{n}")
+    @readable("/{share_id}/reference/{n}")
     async def reference(share_id: str, n: str) -> Response:
         def respond(share: Share) -> Response:
             path = share.thumbnail_path(int(n)) if _NUMBER.fullmatch(n) else None
@@ -93,16 +97,19 @@ def share_router(store: ShareStore) -> APIRouter:
 
         return await find(share_id, 3, respond)
 
-    @router.get("/{share_id}/zip")
-    async def download_zip(share_id: str) -> Response:
+    @readable("/{share_id}/zip")
+    async def download_zip(share_id: str, request: Request) -> Response:
         async def respond(share: Share) -> Response:
+            if request.method == "HEAD":  # no zip is built just to be asked about
+                disposition = f'attachment; filename="{_zip_name(share)}"'
+                return Response(media_type="application/zip", headers=FILE_HEADERS | {"Content-Disposition": disposition})
             path = await store.abuild_zip(share)
             return FileResponse(path, media_type="application/zip", filename=_zip_name(share), headers=FILE_HEADERS,
                                 background=BackgroundTask(path.unlink, missing_ok=True))
 
         return await find(share_id, 2, respond)
 
-    @router.get("/{share_id}/recipe.json")
+    @readable("/{share_id}/recipe.json")
     async def recipe(share_id: str) -> Response:
         def respond(share: Share) -> Response:
             disposition = f'inline; filename="{_zip_name(share)[:-4]}-recipe.json"'
@@ -111,7 +118,7 @@ def share_router(store: ShareStore) -> APIRouter:
 
         return await find(share_id, 2, respond)
 
-    @router.get("/{share_id}/unshare")
+    @readable("/{share_id}/unshare")
     async def confirm_unshare(share_id: str) -> Response:
         return await find(share_id, 2, lambda share: HTMLResponse(unshare_form(share.id), headers=PAGE_HEADERS))
 
