@@ -230,6 +230,8 @@ def request_with(headers: dict[str, str], root_path: str = "") -> Request:
     ({"host": "10.0.0.5", "x-forwarded-host": "example.org, proxy", "x-forwarded-proto": "https,http",
       "x-forwarded-prefix": "/tools/seedream/"}, "", "https://example.org/tools/seedream"),
     ({"host": "h", "x-forwarded-prefix": "javascript:alert(1)"}, "/demo", "http://h/demo"),
+    ({"host": "h", "x-forwarded-host": "evil.com/<script>"}, "", "http://h"),
+    ({"host": "h", "x-forwarded-host": "[::1]:8080"}, "", "http://[::1]:8080"),
 ])
 def test_share_links_follow_the_proxy_and_root_path(headers: dict[str, str], root_path: str, expected: str) -> None:
     root = root_url(request_with(headers, root_path))

@@ -30,6 +30,7 @@ from seedream_ui.shares.store import Published, Share, ShareStore
 PREFIX = "/s"
 _NUMBER = re.compile(r"[1-9][0-9]?")
 _MAX_FORM_BYTES = 4096
+_HOST_HEADER = re.compile(r"[A-Za-z0-9.-]+(:[0-9]{1,5})?|\[[0-9A-Fa-f:.]+\](:[0-9]{1,5})?")
 _PREFIX_HEADER = re.compile(r"(/[A-Za-z0-9._~!$&'()*+,;=:@%-]+)*/?")
 
 PAGE_HEADERS = {
@@ -81,7 +82,7 @@ def share_router(store: ShareStore) -> APIRouter:
             if path is None:
                 return gone(3)
             stored = share.images[int(n) - 1]
-            kind = "attachment" if download else "inline"
+            kind = "attachment" if download == "1" else "inline"
             return FileResponse(path, media_type=stored.mime, filename=stored.file, content_disposition_type=kind,
                                 headers=FILE_HEADERS)
 
@@ -155,6 +156,7 @@ def root_url(request: Request) -> str:
     """
     headers = request.headers
     host = _first(headers.get("x-forwarded-host"))
+    host = host if _HOST_HEADER.fullmatch(host) else ""  # a link is built from it: nothing but a host name
     proto = _first(headers.get("x-forwarded-proto"))
     scheme = proto if proto in ("http", "https") else request.url.scheme
     base = f"{scheme}://{host or request.url.netloc}"
