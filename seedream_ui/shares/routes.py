@@ -148,12 +148,15 @@ def gone(depth: int) -> HTMLResponse:
     return HTMLResponse(gone_page("../" * depth), status_code=404, headers=PAGE_HEADERS)
 
 
-def root_url(request: Request) -> str:
+def root_url(request: Request, root_path: str | None = None) -> str:
     """The demo's public address without a trailing slash, as a visitor's browser reaches it.
 
     Like Gradio's own: X-Forwarded-Host / X-Forwarded-Proto when a proxy sets them, plus the root path from
-    X-Forwarded-Prefix or the ASGI root_path (GRADIO_ROOT_PATH / uvicorn --root-path).
+    X-Forwarded-Prefix or the ASGI root_path (uvicorn --root-path). `root_path` (the Blocks' `root_path`, from
+    GRADIO_ROOT_PATH) wins when given, and a full URL there is the answer itself, as in Gradio.
     """
+    if root_path and root_path.startswith(("http://", "https://")):
+        return root_path.rstrip("/")
     headers = request.headers
     host = _first(headers.get("x-forwarded-host"))
     host = host if _HOST_HEADER.fullmatch(host) else ""  # a link is built from it: nothing but a host name
@@ -161,7 +164,9 @@ def root_url(request: Request) -> str:
     scheme = proto if proto in ("http", "https") else request.url.scheme
     base = f"{scheme}://{host or request.url.netloc}"
     prefix = _first(headers.get("x-forwarded-prefix"))
-    if not (prefix and _PREFIX_HEADER.fullmatch(prefix)):
+    if root_path:
+        prefix = root_path
+    elif not (prefix and _PREFIX_HEADER.fullmatch(prefix)):
         prefix = str(request.scope.get("root_path") or "")
     return base + prefix.rstrip("/")
 
