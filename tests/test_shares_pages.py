@@ -222,6 +222,13 @@ def request_with(headers: dict[str, str], root_path: str = "") -> Request:
     })
 
 
+def test_a_configured_root_path_wins_and_may_be_a_full_url() -> None:
+    request = request_with({"host": "127.0.0.1:7860", "x-forwarded-prefix": "/other"})
+
+    assert root_url(request, "/demo/") == "http://127.0.0.1:7860/demo"
+    assert root_url(request, "https://seedream.example.org/") == "https://seedream.example.org"
+
+
 @pytest.mark.parametrize(("headers", "root_path", "expected"), [
     ({"host": "127.0.0.1:7860"}, "", "http://127.0.0.1:7860"),
     ({"host": "127.0.0.1:7860"}, "/demo", "http://127.0.0.1:7860/demo"),
@@ -233,13 +240,6 @@ def request_with(headers: dict[str, str], root_path: str = "") -> Request:
     ({"host": "h", "x-forwarded-host": "evil.com/<script>"}, "", "http://h"),
     ({"host": "h", "x-forwarded-host": "[::1]:8080"}, "", "http://[::1]:8080"),
 ])
-def test_a_configured_root_path_wins_and_may_be_a_full_url() -> None:
-    request = request_with({"host": "127.0.0.1:7860", "x-forwarded-prefix": "/other"})
-
-    assert root_url(request, "/demo/") == "http://127.0.0.1:7860/demo"
-    assert root_url(request, "https://seedream.example.org/") == "https://seedream.example.org"
-
-
 def test_share_links_follow_the_proxy_and_root_path(headers: dict[str, str], root_path: str, expected: str) -> None:
     root = root_url(request_with(headers, root_path))
 
