@@ -21,7 +21,9 @@ MADE = datetime(2026, 11, 29, 15, 30, 12, tzinfo=UTC)
 
 def test_a_zips_request_json_gives_back_every_setting_and_the_references_in_order(tmp_path: Path) -> None:
     request = sent_request()
-    saved = save_generation(tmp_path, results(1), request, reference_names=["https://example.com/ref.jpg", "cat.png"])
+    names = ["https://example.com/ref.jpg", "cat.png"]
+    # ImageLike declares writable attributes; a NamedTuple's are read-only, which save_generation never minds.
+    saved = save_generation(tmp_path, results(1), request, reference_names=names)  # type: ignore[arg-type]
     with zipfile.ZipFile(saved.zip_path) as archive:
         recipe = parse_recipe(archive.read("request.json"))
 
