@@ -245,3 +245,11 @@ def test_share_links_follow_the_proxy_and_root_path(headers: dict[str, str], roo
 
     assert root == expected
     assert share_url(root, "A" * 22) == f"{expected}/s/{'A' * 22}"
+
+
+def test_nothing_served_names_the_visitor_who_shared(site: Site) -> None:
+    link = share_url(site.url, publish(site.store, visitor="addr-0123456789abcdef").id)
+
+    served = b"".join(get(link + path).content for path in ("", "/recipe.json", "/zip", "/unshare"))
+
+    assert b"addr-0123456789abcdef" not in served and b"127.0.0.1" not in served
