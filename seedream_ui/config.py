@@ -43,6 +43,11 @@ class Settings:
     data_dir: str = "./data"
     # repr=False: a Redis URL can carry a password.
     redis_url: str | None = field(default=None, repr=False)
+    # Shared links (seedream_ui/shares): kept this many days (0 = sharing off), within these disk limits;
+    # the oldest shares make room for new ones.
+    share_days: float = 30.0
+    share_max_mb_per_visitor: float = 200.0
+    share_max_mb: float = 5000.0  # fits a 20 GB Space persistent disk with room to spare
 
     @property
     def effective_daily_budget(self) -> float:
@@ -88,6 +93,9 @@ _VARIABLES: dict[str, str] = {
     "SEEDREAM_REDIS_URL": "redis_url",
     "SEEDREAM_DECODE_MEMORY_MB": "decode_memory_mb",
     "SEEDREAM_MCP": "mcp",
+    "SEEDREAM_SHARE_DAYS": "share_days",
+    "SEEDREAM_SHARE_MAX_MB_PER_VISITOR": "share_max_mb_per_visitor",
+    "SEEDREAM_SHARE_MAX_MB": "share_max_mb",
 }
 
 
@@ -117,6 +125,11 @@ def load_settings(environ: Mapping[str, str] | None = None, dotenv_path: str | N
         redis_url=_redis_url(raw["SEEDREAM_REDIS_URL"]) if raw["SEEDREAM_REDIS_URL"] else None,
         decode_memory_mb=_number(raw, "SEEDREAM_DECODE_MEMORY_MB", Settings.decode_memory_mb, positive=True),
         mcp=_flag(raw, "SEEDREAM_MCP", Settings.mcp),
+        share_days=_number(raw, "SEEDREAM_SHARE_DAYS", Settings.share_days),
+        share_max_mb_per_visitor=_number(
+            raw, "SEEDREAM_SHARE_MAX_MB_PER_VISITOR", Settings.share_max_mb_per_visitor, positive=True
+        ),
+        share_max_mb=_number(raw, "SEEDREAM_SHARE_MAX_MB", Settings.share_max_mb, positive=True),
     )
 
 

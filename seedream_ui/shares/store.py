@@ -1,0 +1,350 @@
+"""Published generations under SEEDREAM_DATA_DIR/shares: a folder of files per share plus an SQLite index.
+
+Layout: `shares.sqlite3` (the index), `files/<folder>/` (one per share; the folder name is random and unrelated
+to the share id, so an id never reaches the file system), `tmp/` (zips being downloaded). Every method blocks on
+disk: call the `a…` wrappers from async code, which run them in a worker thread.
+
+Each publish is one `BEGIN IMMEDIATE` transaction that evicts what it must (expired shares, then the
+visitor's oldest, then everyone's oldest) and inserts the new row, so two processes publishing at once cannot
+both squeeze under a limit. Files are written before the row and removed after it, so the index never points
+at a half-written share; folders without a row (a crash between the two) are swept by purge().
+"""
+
+from __future__ import annotations
+
+import hashlib
+import hmac
+import json
+import re
+import secrets
+import shutil
+import sqlite3
+import threading
+import time
+from collections.abc import Callable, Iterator, Sequence
+from contextlib import contextmanager
+from datetime import UTC, datetime
+from pathlib import Path
+from typing import Any, TypeVar
+
+import anyio
+import anyio.to_thread
+
+from seedream_ui.config import Settings
+from seedream_ui.shares.errors import ShareError, ShareStoreError, ShareTooLargeError
+from seedream_ui.shares.files import (
+    ReferenceFile,
+    ShareImage,
+    StoredImage,
+    checked_images,
+    write_share,
+    write_zip,
+)
+from seedream_ui.shares.models import MB, Published, Share, ShareLimits
+from seedream_ui.shares.recipe import Recipe, parse_recipe
+
+ID_BYTES = 16  # 128 random bits: token_urlsafe(16) is 22 characters
+SHARE_ID = re.compile(r"[A-Za-z0-9_-]{22}")
+DELETE_TOKEN = re.compile(r"[A-Za-z0-9_-]{32}")
+DAY = 86400.0
+STRAY_AGE_S = 3600.0  # a folder without a row, or a download's zip, older than this is a leftover
+
+SCHEMA = """
+CREATE TABLE IF NOT EXISTS shares (
+    id TEXT PRIMARY KEY,
+    folder TEXT NOT NULL UNIQUE,
+    visitor TEXT NOT NULL,          -- the quotas' salted hash, never an address or a username
+    token_hash TEXT NOT NULL,       -- sha256 of the delete token; the token itself is shown once
+    created REAL NOT NULL,
+    expires REAL NOT NULL,
+    bytes INTEGER NOT NULL,
+    recipe TEXT NOT NULL,
+    images TEXT NOT NULL,
+    thumbs TEXT NOT NULL
+);
+CREATE INDEX IF NOT EXISTS shares_visitor_created ON shares (visitor, created);
+CREATE INDEX IF NOT EXISTS shares_created ON shares (created);
+CREATE INDEX IF NOT EXISTS shares_expires ON shares (expires);
+"""
+
+T = TypeVar("T")
+
+
+class ShareStore:
+    def __init__(
+        self, data_dir: str | Path, limits: ShareLimits | None = None, *, clock: Callable[[], float] = time.time
+    ) -> None:
+        self.root = Path(data_dir) / "shares"
+        self.limits = limits or ShareLimits()
+        self.clock = clock
+        self._files = self.root / "files"
+        self._tmp = self.root / "tmp"
+        self._local = threading.local()
+        self._connections: list[sqlite3.Connection] = []
+        self._lock = threading.Lock()
+        try:
+            for folder in (self.root, self._files, self._tmp):
+                folder.mkdir(mode=0o700, parents=True, exist_ok=True)
+            self._db().executescript(SCHEMA)
+        except OSError as exc:
+            raise ShareStoreError(f"Sharing is unavailable: cannot create {self.root} ({exc.strerror}).") from None
+        except sqlite3.Error as exc:
+            raise ShareStoreError(f"Sharing is unavailable: its index failed ({exc}).") from None
+
+    @classmethod
+    def from_settings(cls, settings: Settings) -> ShareStore:
+        return cls(settings.data_dir, ShareLimits.from_settings(settings))
+
+    @property
+    def enabled(self) -> bool:
+        return self.limits.days > 0
+
+    # ---- publishing and unsharing
+
+    def publish(
+        self,
+        images: Sequence[ShareImage | tuple[bytes, str, int, int]],
+        recipe: Recipe,
+        reference_files: Sequence[ReferenceFile | tuple[str, bytes]] = (),
+        visitor_hash: str = "",
+    ) -> Published:
+        """Keep these results and their recipe; returns the id and the delete token (shown once).
+
+        `reference_files` are the uploads as sent, in the order of `recipe.uploads` (fewer is fine: a recipe
+        from a request.json names uploads it does not have).
+        """
+        if not self.enabled:
+            raise ShareError("Sharing is switched off on this demo.")
+        if len(reference_files) > len(recipe.uploads):
+            raise ShareError("More reference files than the recipe has uploads.")
+        now = self.clock()
+        share_id, token, folder_name = secrets.token_urlsafe(ID_BYTES), secrets.token_urlsafe(24), secrets.token_hex(12)
+        made = recipe.created or datetime.fromtimestamp(now, UTC)
+        checked = checked_images(images, made)
+        folder = self._files / folder_name
+        try:
+            recipe, thumbs, size = write_share(folder, checked, recipe, [ReferenceFile(*f) for f in reference_files])
+            self._check_size(size)
+            evicted = self._insert(share_id, folder_name, visitor_hash, token, now, size, recipe, checked, thumbs)
+        except BaseException:
+            shutil.rmtree(folder, ignore_errors=True)
+            raise
+        self._remove(evicted)
+        share = self.get(share_id)
+        assert share is not None  # just inserted, under our own clock
+        return Published(share_id, token, share)
+
+    def unshare(self, share_id: str, token: str) -> bool:
+        """Remove a share if `token` is its delete token. False for a wrong token and an unknown id alike."""
+        if not SHARE_ID.fullmatch(share_id) or not DELETE_TOKEN.fullmatch(token):
+            return False
+        with self._write() as db:
+            row = db.execute("SELECT token_hash, folder FROM shares WHERE id = ?", (share_id,)).fetchone()
+            if row is None or not hmac.compare_digest(row[0], _hash(token)):
+                return False
+            db.execute("DELETE FROM shares WHERE id = ?", (share_id,))
+        self._remove([row[1]])
+        return True
+
+    # ---- reading
+
+    def get(self, share_id: str) -> Share | None:
+        """The share, or None if the id is malformed, unknown, unshared or expired (callers cannot tell which)."""
+        if not isinstance(share_id, str) or not SHARE_ID.fullmatch(share_id):
+            return None
+        with self._read() as db:
+            row = db.execute(
+                "SELECT id, folder, created, expires, recipe, images, thumbs FROM shares WHERE id = ? AND expires > ?",
+                (share_id, self.clock()),
+            ).fetchone()
+        if row is None or not (self._files / row[1]).is_dir():
+            return None
+        return _share(row, self._files)
+
+    def build_zip(self, share: Share) -> Path:
+        """A temporary zip of the share for one download; the caller deletes it (purge() sweeps leftovers)."""
+        self._tmp.mkdir(mode=0o700, parents=True, exist_ok=True)
+        target = self._tmp / f"{secrets.token_hex(8)}.zip"
+        try:
+            write_zip(target, share.folder, share.images, share.recipe)
+        except BaseException:
+            target.unlink(missing_ok=True)
+            raise
+        return target
+
+    def usage(self, visitor_hash: str | None = None) -> int:
+        """Bytes kept, for one visitor or in all."""
+        where, args = ("WHERE visitor = ?", (visitor_hash,)) if visitor_hash is not None else ("", ())
+        with self._read() as db:
+            return int(db.execute(f"SELECT COALESCE(SUM(bytes), 0) FROM shares {where}", args).fetchone()[0])
+
+    # ---- retention
+
+    def purge(self, now: float | None = None) -> int:
+        """Remove expired shares and leftovers; returns how many shares went."""
+        now = self.clock() if now is None else now
+        with self._write() as db:
+            expired = _take(db, "SELECT id, folder FROM shares WHERE expires <= ?", (now,))
+            known = {folder for (folder,) in db.execute("SELECT folder FROM shares")}
+        self._remove(expired)
+        for path in [*self._files.iterdir(), *self._tmp.iterdir()]:
+            if path.name not in known and _age(path, now) > STRAY_AGE_S:
+                shutil.rmtree(path, ignore_errors=True) if path.is_dir() else path.unlink(missing_ok=True)
+        return len(expired)
+
+    # ---- async wrappers: the same, in a worker thread (never on the event loop)
+
+    async def apublish(
+        self,
+        images: Sequence[ShareImage | tuple[bytes, str, int, int]],
+        recipe: Recipe,
+        reference_files: Sequence[ReferenceFile | tuple[str, bytes]] = (),
+        visitor_hash: str = "",
+    ) -> Published:
+        return await _in_thread(lambda: self.publish(images, recipe, reference_files, visitor_hash))
+
+    async def aget(self, share_id: str) -> Share | None:
+        return await _in_thread(lambda: self.get(share_id))
+
+    async def aunshare(self, share_id: str, token: str) -> bool:
+        return await _in_thread(lambda: self.unshare(share_id, token))
+
+    async def abuild_zip(self, share: Share) -> Path:
+        return await _in_thread(lambda: self.build_zip(share))
+
+    async def apurge(self, now: float | None = None) -> int:
+        return await _in_thread(lambda: self.purge(now))
+
+    def close(self) -> None:
+        """Close every thread's connection (the async wrappers use several threads)."""
+        with self._lock:
+            for db in self._connections:
+                db.close()
+            self._connections.clear()
+        self._local = threading.local()
+
+    # ---- internals
+
+    def _check_size(self, size: int) -> None:
+        limit = min(self.limits.max_bytes_per_visitor, self.limits.max_bytes)
+        if size > limit:
+            raise ShareTooLargeError(
+                f"This generation is {size / MB:.1f} MB; shares on this demo are at most {limit / MB:.0f} MB."
+            )
+
+    def _insert(
+        self, share_id: str, folder: str, visitor: str, token: str, now: float, size: int, recipe: Recipe,
+        checked: list[tuple[StoredImage, bytes]], thumbs: list[str | None],
+    ) -> list[str]:
+        """Insert the row after evicting what must go; returns the evicted folders (removed after commit)."""
+        with self._write() as db:
+            evicted = _take(db, "SELECT id, folder FROM shares WHERE expires <= ?", (now,))
+            evicted += _evict(db, size, self.limits.max_bytes_per_visitor, "WHERE visitor = ?", (visitor,))
+            evicted += _evict(db, size, self.limits.max_bytes, "", ())
+            db.execute(
+                "INSERT INTO shares VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
+                (share_id, folder, visitor, _hash(token), now, now + self.limits.days * DAY, size, recipe.to_json(),
+                 json.dumps([vars(image) for image, _ in checked]), json.dumps(thumbs)),
+            )
+        return evicted
+
+    def _remove(self, folders: Sequence[str]) -> None:
+        for folder in folders:
+            shutil.rmtree(self._files / folder, ignore_errors=True)
+
+    def _db(self) -> sqlite3.Connection:
+        db: sqlite3.Connection | None = getattr(self._local, "db", None)
+        if db is None:
+            db = sqlite3.connect(self.root / "shares.sqlite3", timeout=30, isolation_level=None, check_same_thread=False)
+            db.execute("PRAGMA journal_mode=WAL")
+            db.execute("PRAGMA synchronous=NORMAL")
+            self._local.db = db
+            with self._lock:
+                self._connections.append(db)
+        return db
+
+    @contextmanager
+    def _write(self) -> Iterator[sqlite3.Connection]:
+        try:
+            db = self._db()
+            db.execute("BEGIN IMMEDIATE")
+        except sqlite3.Error as exc:
+            raise ShareStoreError(f"Sharing is unavailable: its index failed ({exc}).") from None
+        try:
+            yield db
+            db.execute("COMMIT")
+        except BaseException as exc:
+            try:
+                db.execute("ROLLBACK")
+            except sqlite3.Error:
+                pass  # the failed statement already ended the transaction
+            if isinstance(exc, sqlite3.Error):
+                raise ShareStoreError(f"Sharing is unavailable: its index failed ({exc}).") from None
+            raise
+
+    @contextmanager
+    def _read(self) -> Iterator[sqlite3.Connection]:
+        try:
+            yield self._db()
+        except sqlite3.Error as exc:
+            raise ShareStoreError(f"Sharing is unavailable: its index failed ({exc}).") from None
+
+
+def _evict(db: sqlite3.Connection, incoming: int, limit: int, where: str, args: tuple[Any, ...]) -> list[str]:
+    """Delete the oldest shares (within `where`) until `incoming` more bytes fit under `limit`."""
+    (used,) = db.execute(f"SELECT COALESCE(SUM(bytes), 0) FROM shares {where}", args).fetchone()
+    evicted: list[str] = []
+    for share_id, folder, size in db.execute(f"SELECT id, folder, bytes FROM shares {where} ORDER BY created", args):
+        if used + incoming <= limit:
+            break
+        evicted.append(folder)
+        used -= size
+        db.execute("DELETE FROM shares WHERE id = ?", (share_id,))
+    return evicted
+
+
+def _take(db: sqlite3.Connection, query: str, args: tuple[Any, ...]) -> list[str]:
+    rows = db.execute(query, args).fetchall()
+    db.executemany("DELETE FROM shares WHERE id = ?", [(share_id,) for share_id, _ in rows])
+    return [folder for _, folder in rows]
+
+
+def _share(row: tuple[Any, ...], files: Path) -> Share:
+    share_id, folder, created, expires, recipe, images, thumbs = row
+    return Share(
+        id=share_id,
+        recipe=parse_recipe(recipe),
+        images=tuple(StoredImage(**item) for item in json.loads(images)),
+        thumbnails=tuple(json.loads(thumbs)),
+        created=datetime.fromtimestamp(created, UTC),
+        expires=datetime.fromtimestamp(expires, UTC),
+        folder=files / folder,
+    )
+
+
+def _hash(token: str) -> str:
+    return hashlib.sha256(token.encode("ascii")).hexdigest()
+
+
+def _age(path: Path, now: float) -> float:
+    try:
+        return now - path.stat().st_mtime
+    except OSError:
+        return 0.0
+
+
+async def purge_periodically(store: ShareStore, every_s: float = 3600.0) -> None:
+    """Purge now and then every `every_s` seconds, until cancelled: start it in the server's lifespan.
+
+    Expired shares are refused at once anyway; this is what removes their files when nobody publishes.
+    """
+    while True:
+        try:
+            await store.apurge()
+        except ShareStoreError:
+            pass  # the disk or index is failing; the pages say so, and the next round tries again
+        await anyio.sleep(every_s)
+
+
+async def _in_thread(work: Callable[[], T]) -> T:
+    return await anyio.to_thread.run_sync(work)
