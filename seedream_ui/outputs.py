@@ -3,8 +3,8 @@
 from __future__ import annotations
 
 import json
+import secrets
 import shutil
-import tempfile
 import time
 import zipfile
 from collections.abc import Sequence
@@ -16,12 +16,18 @@ from typing import Any, Protocol
 from seedream_ui.formats import is_http_url, split_data_uri
 from seedream_ui.request import GenerateRequest
 
+# Result files older than this are deleted (by our purge, and by Gradio's delete_cache for its own files).
+RESULT_MAX_AGE_S = 6 * 3600
 EXTENSIONS = {"jpeg": "jpg", "png": "png", "webp": "webp", "gif": "gif", "bmp": "bmp", "tiff": "tiff"}
 
 
 class ImageLike(Protocol):
-    data: bytes
-    format: str
+    # Read-only members, so frozen dataclasses (the client's GeneratedImage) match.
+    @property
+    def data(self) -> bytes: ...
+
+    @property
+    def format(self) -> str: ...
 
 
 @dataclass(frozen=True)
@@ -62,7 +68,10 @@ def save_generation(
 ) -> SavedGeneration:
     """Write each image's original bytes (no re-encoding) and a zip of them plus request.json."""
     stamp = stamp or datetime.now()
-    folder = Path(tempfile.mkdtemp(prefix=f"{stamp:%Y%m%d-%H%M%S}-", dir=root))
+    # Files are served to whoever knows their path, and a visitor sees the root in their own results' URLs:
+    # 128 random bits make another visitor's folder unguessable.
+    folder = root / f"{stamp:%Y%m%d-%H%M%S}-{secrets.token_hex(16)}"
+    folder.mkdir(parents=True)
     files = []
     for index, image in enumerate(images, start=1):
         path = folder / result_filename(stamp, index, image.format)
