@@ -12,11 +12,11 @@ from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field, replace
 from datetime import datetime
 from pathlib import Path
-from typing import Protocol
+from typing import Any, Protocol
 
 from seedream_ui.client import GeneratedImage, GenerationResult
 from seedream_ui.errors import ValidationError
-from seedream_ui.outputs import save_generation
+from seedream_ui.outputs import request_record, save_generation, zip_generation
 from seedream_ui.references import PreparedReference, parse_url_lines, prepare_references_async
 from seedream_ui.request import (
     MAX_REFERENCES,
@@ -138,9 +138,10 @@ class Generation:
     prompt: str
     size: str
     files: tuple[Path, ...]
-    zip_path: Path
     status: str
     warnings: tuple[str, ...] = field(default=())
+    # request.json of the zip: the parameters used, references named rather than inlined.
+    record: Mapping[str, Any] = field(default_factory=dict, repr=False)
 
     @property
     def caption(self) -> str:
@@ -241,10 +242,9 @@ async def generate(
     started = time.perf_counter()
     result = await client.generate(request, api_key=api_key, headers=headers)
     created = datetime.now()
-    # Writing the images and the zip is megabytes of disk I/O: a worker thread, not the event loop.
-    saved = await asyncio.to_thread(
-        save_generation, output_root, result.images, request, reference_names=reference_names, stamp=created
-    )
+    # Writing the images is megabytes of disk I/O: a worker thread, not the event loop. The zip is built only
+    # when asked for (download_all): most generations are never zipped.
+    saved = await asyncio.to_thread(save_generation, output_root, result.images, stamp=created)
     # The request's own warnings (a long prompt) come with the result; only the failures are added here.
     warnings = result.warnings + _failure_warnings(result)
     return Generation(
@@ -252,10 +252,17 @@ async def generate(
         prompt=request.prompt,
         size=request.size,
         files=saved.files,
-        zip_path=saved.zip_path,
         status=status_line(result.images, time.perf_counter() - started, warnings),
         warnings=warnings,
+        record=request_record(request, reference_names),
     )
+
+
+async def download_all(generation: object) -> Path:
+    """The zip of a generation's images and request.json, built on a worker thread the first time."""
+    if not isinstance(generation, Generation) or not generation.files:
+        raise ValidationError("Generate an image first; then 'Download all' zips the results shown.", field="image")
+    return await asyncio.to_thread(zip_generation, generation.files, generation.record)
 
 
 def _failure_warnings(result: GenerationResult) -> tuple[str, ...]:

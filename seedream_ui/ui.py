@@ -135,11 +135,13 @@ class Page:
     results: gr.Gallery
     status: gr.Markdown
     use_ref: gr.Button
-    download_all: gr.DownloadButton
+    download_all: gr.DownloadButton  # holds no file: a click builds the zip ...
+    zip_file: gr.DownloadButton  # ... and this invisible one hands it to the browser
     history_gallery: gr.Gallery
     kept_refs: gr.State  # the uploads accepted so far, to restore when too many are added
     history: gr.State  # this browser session's generations, newest first
     selected: gr.State  # index of the result clicked in the gallery
+    shown: gr.State  # the generation whose results are shown, for "Download all"
 
 
 def build_demo(settings: Settings | None = None, backend: Backend | None = None) -> gr.Blocks:
@@ -151,7 +153,8 @@ def build_demo(settings: Settings | None = None, backend: Backend | None = None)
         gr.Markdown(HEADER, elem_id="header")
         if backend.offline:
             gr.Markdown(OFFLINE_BANNER, elem_id="offline-banner")
-        page.kept_refs, page.history, page.selected = gr.State([]), gr.State([]), gr.State(None)
+        page.kept_refs, page.history = gr.State([]), gr.State([])
+        page.selected, page.shown = gr.State(None), gr.State(None)
         with gr.Row(equal_height=False):
             with gr.Column(scale=5, min_width=320):
                 _build_prompt(page)
@@ -170,6 +173,7 @@ def build_demo(settings: Settings | None = None, backend: Backend | None = None)
         _wire_references(page)
         _wire_generate(page, backend, settings)
         _wire_results(page)
+        _wire_download(page)
     return demo
 
 
@@ -274,7 +278,11 @@ def _build_results(page: Page) -> None:
     page.status = gr.Markdown("", label="Status", elem_id="status")
     with gr.Row():
         page.use_ref = gr.Button("Use selected as reference", elem_id="use-as-reference")
+        # A DownloadButton with no value (clicking one only fires its click event): its kind stays the same in the
+        # /generate API as when it held a zip built with every generation.
         page.download_all = gr.DownloadButton("Download all (.zip)", value=None, visible=False, elem_id="download-all")
+        # In the page (visible="hidden" keeps it in the DOM) so the browser can be handed the zip once it is built.
+        page.zip_file = gr.DownloadButton("zip", value=None, visible="hidden", elem_id="download-all-file")
     with gr.Accordion("History: click an earlier generation to show it again", open=False):
         page.history_gallery = gr.Gallery(
             label="History",
@@ -391,7 +399,7 @@ def _wire_generate(page: Page, backend: Backend, settings: Settings) -> None:
         generate,
         [page.prompt, page.size, page.image, page.image_urls, page.watermark, page.optimize_prompt_mode,
          page.sequential_image_generation, page.max_images, page.api_key, page.history],
-        [page.results, page.download_all, page.status, page.history, page.selected],
+        [page.results, page.download_all, page.status, page.history, page.selected, page.shown],
         api_name="generate",
         api_description="Generate images with Seedream 4.5. Parameters follow the API's fields.",
         preprocess=False,
@@ -439,7 +447,29 @@ def _wire_results(page: Page) -> None:
         return _shown(page, history[index]) | {page.selected: None}
 
     page.history_gallery.select(
-        on_history, page.history, [page.results, page.download_all, page.status, page.selected], **FAST
+        on_history, page.history, [page.results, page.download_all, page.status, page.selected, page.shown], **FAST
+    )
+
+
+# Clicks the hidden download button once it holds the zip (its click downloads its value).
+_HAND_OVER_ZIP = """async () => {
+    await new Promise(requestAnimationFrame);  // let the page apply the new value first
+    const el = document.querySelector('#download-all-file');
+    (el?.tagName === 'BUTTON' ? el : el?.querySelector('button'))?.click();
+}"""
+
+
+def _wire_download(page: Page) -> None:
+    async def on_download(shown: Any) -> dict[Any, Any]:
+        try:
+            path = await gen.download_all(shown)
+        except SeedreamError as exc:
+            raise _error(exc) from None
+        return {page.zip_file: gr.DownloadButton(value=str(path))}
+
+    # The zip is built on the first click only: zipping every generation cost more CPU than saving its images.
+    page.download_all.click(on_download, page.shown, page.zip_file, **TELLING).success(
+        None, js=_HAND_OVER_ZIP, api_visibility="private"
     )
 
 
@@ -457,8 +487,9 @@ def _max_images_slider(reference_count: int, sequential: str, current: float | N
 def _shown(page: Page, done: gen.Generation) -> dict[Any, Any]:
     return {
         page.results: [(str(path), path.name) for path in done.files],
-        page.download_all: gr.DownloadButton(value=str(done.zip_path), visible=True),
+        page.download_all: gr.DownloadButton(visible=True),
         page.status: done.status,
+        page.shown: done,
     }
 
 

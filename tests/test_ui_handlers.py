@@ -142,14 +142,16 @@ async def test_generate_saves_the_images_of_the_requested_size_and_a_zip_with_th
     assert done.status.startswith("✓ 1 image · 2560x1440 · ")
     assert done.prompt == "a lighthouse at dusk" and done.size == "2560x1440"
 
-    with zipfile.ZipFile(done.zip_path) as archive:
+    assert list(path.parent.iterdir()) == [path]  # no zip until one is asked for
+    zip_path = await gen.download_all(done)
+    with zipfile.ZipFile(zip_path) as archive:
         assert sorted(archive.namelist()) == sorted([path.name, "request.json"])
         assert archive.read(path.name) == path.read_bytes()
         record = json.loads(archive.read("request.json"))
     assert record["prompt"] == "a lighthouse at dusk" and record["size"] == "2560x1440"
     assert record["image"][0].startswith("sketch.png (image/png")
     assert record["image"][1] == "https://example.com/palette.jpg"
-    assert KEY not in done.zip_path.read_bytes().decode("latin-1")
+    assert KEY not in zip_path.read_bytes().decode("latin-1")
 
     (sent,) = stub.requests()
     assert sent["api_key"] == KEY
@@ -250,6 +252,12 @@ async def test_generate_keeps_the_images_that_downloaded_and_warns_about_the_oth
     assert warning.startswith("1 of 2 images could not be downloaded from Seedream: ")
 
 
+@pytest.mark.parametrize("shown", [None, "a generation", {"files": ["/etc/passwd"]}], ids=repr)
+async def test_download_all_before_any_generation_asks_for_one(shown: object) -> None:
+    with pytest.raises(ValidationError, match="Generate an image first"):
+        await gen.download_all(shown)
+
+
 # ---- references ------------------------------------------------------------------------------------
 
 
@@ -338,7 +346,7 @@ def test_reference_counts_and_the_max_images_limit() -> None:
 def test_history_keeps_the_newest_generations_first_up_to_the_limit(tmp_path: Path) -> None:
     def made(n: int) -> gen.Generation:
         return gen.Generation(datetime(2026, 1, 1, 12, 0, n % 60), f"prompt {n}", SMALL, (tmp_path / f"{n}.jpg",),
-                              tmp_path / f"{n}.zip", "✓")  # fmt: skip
+                              "✓")  # fmt: skip
 
     history: list[gen.Generation] = []
     for n in range(gen.HISTORY_LIMIT + 3):
