@@ -190,8 +190,12 @@ def test_python_app_py_with_a_key_generates_and_never_logs_the_key(
     env = {"SEEDREAM_API_KEY": secret, "SEEDREAM_API_URL": stub.url, "SEEDREAM_MAX_RETRIES": "0"}
     with app_process(tmp_path, env) as app:
         client = Client(app.url, verbose=False, download_files=str(tmp_path / "downloads"))
-        results, _, status = generate(client, "from a real process")
+        _, _, status = generate(client, "from a real process")
         assert status.startswith("✓ 1 image")
+        # Bad input: a message each, and no traceback in the log.
+        for bad in ({"watermark": "false"}, {"image": "not-a-gallery"}, {"max_images": [2]}):
+            with pytest.raises(AppError, match="must be|images must be"):
+                generate(client, "bad input", **bad)
         stub.queue_faults(["401"])
         with pytest.raises(AppError, match="rejected"):
             generate(client, "rejected key")

@@ -380,12 +380,12 @@ WRONG_VALUES: list[tuple[str, Any, str, dict[str, Any]]] = [
     ("prompt", ["a fox"], "The prompt must be text, not a list.", {}),
     ("prompt", {"text": "a fox"}, "The prompt must be text, not an object.", {}),
     ("prompt", None, "The prompt must be text, not null.", {}),
-    ("prompt", "a" * 20_001, "The prompt is 20,001 characters long; the limit is 20,000 (Seedream recommends at most "
-     "600 words or 300 Chinese characters).", {}),
+    ("prompt", "a" * 20_001, ("The prompt is 20,001 characters long; the limit is 20,000 (Seedream recommends at "
+     "most 600 words or 300 Chinese characters)."), {}),
     ("image_urls", 5, "Reference image URLs must be text, one URL per line, not a number.", {}),
     ("image_urls", ["https://example.com/a.png"], "Reference image URLs must be text, one URL per line, not a list.", {}),
-    ("image_urls", "\n" * 100 + "https://example.com/a.png", "The URL box has 101 lines; at most 100 are read "
-     "(and at most 14 reference images are used).", {}),
+    ("image_urls", "\n" * 100 + "https://example.com/a.png", ("The URL box has 101 lines; at most 100 are read "
+     "(and at most 14 reference images are used)."), {}),
     ("image_urls", "https://example.com/" + "a" * 9000, "The URL on line 1 is 9,020 characters long; the limit is 8,192.",
      {}),
     ("optimize_prompt_mode", ["fast"], "Prompt optimisation mode ['fast'] is not one of: standard, fast.", {}),

@@ -235,8 +235,10 @@ async def test_generate_warns_about_a_long_prompt_but_still_generates(
     done = await gen.generate(client, form, api_key=KEY, output_root=output_root)
     assert len(done.files) == 1
     assert done.warnings == (
-        "The prompt is long (650 words, 0 Chinese characters); Seedream recommends at most 600 English words "
-        "or 300 Chinese characters, and may ignore the rest.",
+        (
+            "The prompt is long (650 words, 0 Chinese characters); Seedream recommends at most 600 English words "
+            "or 300 Chinese characters, and may ignore the rest."
+        ),
     )
     assert done.status.count("⚠ The prompt is long") == 1
 
