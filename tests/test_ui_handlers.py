@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import hashlib
 import json
+import os
 import zipfile
 from collections.abc import AsyncIterator
 from datetime import datetime
@@ -12,6 +13,7 @@ from pathlib import Path
 import pytest
 from PIL import Image
 
+from seedream_ui import backend as backend_module
 from seedream_ui import generation as gen
 from seedream_ui.backend import NO_KEY_MESSAGE, PURGE_INTERVAL_S, Backend
 from seedream_ui.client import SeedreamClient
@@ -212,6 +214,27 @@ def test_old_results_are_purged_at_most_once_a_minute(output_root: Path) -> None
     assert backend.purge_due(now=1000.0)
     assert not backend.purge_due(now=1000.0 + PURGE_INTERVAL_S - 1)
     assert backend.purge_due(now=1000.0 + PURGE_INTERVAL_S)
+
+
+async def test_purging_deletes_old_result_folders_without_rescanning_every_time(
+    output_root: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    old = output_root / "20260101-000000-old"
+    old.mkdir()
+    os.utime(old, (0, 0))
+    recent = output_root / "recent"
+    recent.mkdir()
+    scans: list[Path] = []
+    real_purge = backend_module.purge_older_than
+    monkeypatch.setattr(backend_module, "purge_older_than", lambda root, age: scans.append(root) or real_purge(root, age))
+    backend = Backend(Settings(api_key="k"), SeedreamClient(api_url="http://api.invalid/"), output_root)
+    for _ in range(5):
+        await backend.purge_old_results()
+    assert scans == [output_root] and not old.exists() and recent.exists()
+    assert backend.last_purge is not None
+    backend.last_purge -= PURGE_INTERVAL_S  # as if a minute had passed
+    await backend.purge_old_results()
+    assert scans == [output_root, output_root]
 
 
 async def test_generate_passes_api_errors_on_with_the_apis_meaning(
