@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import math
 import os
 from collections.abc import Mapping
 from dataclasses import dataclass, field
@@ -172,7 +173,7 @@ def _number(raw: Mapping[str, str], name: str, default: float, *, positive: bool
         raise ConfigError(f"{name} must be a number, got {text!r}.") from None
     if whole and not value.is_integer():
         raise ConfigError(f"{name} must be a whole number, got {text!r}.")
-    if value < 0 or (positive and value == 0) or value != value or value == float("inf"):
+    if not math.isfinite(value) or value < 0 or (positive and value == 0):
         raise ConfigError(f"{name} must be {'greater than 0' if positive else '0 or more'}, got {text!r}.")
     return value
 

@@ -6,32 +6,36 @@ the UI shows as it is). Keeping them free of Gradio lets the tests drive them di
 
 from __future__ import annotations
 
+import asyncio
 import time
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field, replace
 from datetime import datetime
 from pathlib import Path
-from typing import Protocol
+from typing import Any, Protocol
 
-from seedream_ui.errors import AuthenticationError, ValidationError
-from seedream_ui.outputs import SavedGeneration, purge_older_than, save_generation
-from seedream_ui.references import parse_url_lines, prepare_references
+from seedream_ui.client import GeneratedImage, GenerationResult
+from seedream_ui.errors import ValidationError
+from seedream_ui.outputs import request_record, save_generation, zip_generation
+from seedream_ui.references import PreparedReference, parse_url_lines, prepare_references_async
 from seedream_ui.request import (
     MAX_REFERENCES,
     MAX_TOTAL_IMAGES,
+    MAX_URL_CHARS,
+    MAX_URL_LINES,
     RECOMMENDED_MAX_CJK,
     RECOMMENDED_MAX_WORDS,
     GenerateRequest,
+    OptimizeMode,
+    SequentialMode,
     prompt_stats,
+    type_name,
+    whole_number,
 )
 from seedream_ui.sizes import describe_size, parse_size
 
 _UPLOAD_PLACEHOLDER = "https://upload.placeholder/"
 HISTORY_LIMIT = 20  # generations kept per browser session
-OUTPUT_MAX_AGE_S = 6 * 3600  # result files older than this are deleted
-# Purging lists every result folder (58 ms at 10,000 of them, on the event loop): once a minute is plenty.
-PURGE_INTERVAL_S = 60.0
-_last_purge: dict[Path, float] = {}
 
 
 class GenerateClient(Protocol):
@@ -39,7 +43,7 @@ class GenerateClient(Protocol):
 
     async def generate(
         self, request: GenerateRequest, *, api_key: str | None = None, headers: Mapping[str, str] | None = None
-    ) -> object: ...
+    ) -> GenerationResult: ...
 
 
 # ---- live hints -------------------------------------------------------------------------------
@@ -110,15 +114,19 @@ def merge_uploads(kept: Sequence[str], incoming: Sequence[str], url_count: int) 
 
 @dataclass(frozen=True)
 class GenerationForm:
-    """The widget values that make up one generation, named after the API's fields."""
+    """The widget values that make up one generation, named after the API's fields.
+
+    The types are what a valid form holds; the page's API passes whatever a caller sent, and `check_form`
+    refuses anything else with a message.
+    """
 
     prompt: str
     size: str = "2048x2048"
     reference_files: Sequence[str] = ()
     reference_urls: str = ""
     watermark: bool = True
-    optimize_prompt_mode: str | None = "standard"
-    sequential_image_generation: str = "disabled"
+    optimize_prompt_mode: OptimizeMode | None = "standard"
+    sequential_image_generation: SequentialMode = "disabled"
     max_images: int | None = None
 
 
@@ -130,9 +138,10 @@ class Generation:
     prompt: str
     size: str
     files: tuple[Path, ...]
-    zip_path: Path
     status: str
     warnings: tuple[str, ...] = field(default=())
+    # request.json of the zip: the parameters used, references named rather than inlined.
+    record: Mapping[str, Any] = field(default_factory=dict, repr=False)
 
     @property
     def caption(self) -> str:
@@ -140,10 +149,14 @@ class Generation:
         return f"{self.created:%H:%M:%S} · {len(self.files)} image(s) · {short}"
 
 
-def build_request(form: GenerationForm) -> tuple[GenerateRequest, list[str]]:
-    """Turn widget values into a validated request; references prepared. Nothing is sent here."""
-    urls = parse_url_lines(form.reference_urls or "")
-    files = [f for f in form.reference_files if f]
+def check_form(form: GenerationForm) -> tuple[GenerateRequest, list[str], list[str]]:
+    """Every rule that needs no file content: (the request without its images, the upload paths, the URLs).
+
+    Values come from the page or from API callers as they were sent; a wrong type is refused with a message,
+    never coerced (the string "false" is truthy, and 2.5 images is not 2).
+    """
+    urls = parse_url_lines(_url_text(form.reference_urls))
+    files = _upload_paths(form.reference_files)
     if len(files) + len(urls) > MAX_REFERENCES:
         raise ValidationError(
             f"{len(files) + len(urls)} reference images given ({len(files)} uploaded, {len(urls)} URLs); "
@@ -151,21 +164,66 @@ def build_request(form: GenerationForm) -> tuple[GenerateRequest, list[str]]:
             field="image",
         )
     sequential = form.sequential_image_generation
+    # The max-images control keeps a value while hidden; it only means something with "auto", but a value
+    # that is not a whole number is refused either way.
+    max_images = None if form.max_images is None else whole_number(form.max_images, "max_images", minimum=1)
     request = GenerateRequest(
         prompt=form.prompt,
         size=form.size,
         images=(),
         watermark=form.watermark,
-        optimize_prompt_mode=form.optimize_prompt_mode or None,  # type: ignore[arg-type]
-        sequential_image_generation=sequential,  # type: ignore[arg-type]
-        # The max-images control keeps a value while hidden; it only means something with "auto".
-        max_images=int(form.max_images) if sequential == "auto" and form.max_images else None,
+        optimize_prompt_mode=form.optimize_prompt_mode or None,
+        sequential_image_generation=sequential,
+        max_images=max_images if sequential == "auto" else None,
     )
-    # Check every rule that does not need the files' content before reading them, so a typo in the
-    # size is reported at once; the stand-in URLs only count the uploads (max_images depends on it).
+    # The stand-in URLs only count the uploads (max_images depends on how many references there are).
     replace(request, images=(*urls, *[_UPLOAD_PLACEHOLDER] * len(files))).validated()
-    prepared = prepare_references([*files, *urls])
+    return request, files, urls
+
+
+async def build_request(form: GenerationForm) -> tuple[GenerateRequest, list[str]]:
+    """Turn widget values into a validated request with its references prepared. Nothing is sent here.
+
+    The cheap checks run first, so a typo in the size is reported at once; reading, decoding and encoding
+    the references, and checking their Base64, run on worker threads: on the event loop they would freeze
+    every visitor's page meanwhile.
+    """
+    request, files, urls = check_form(form)
+    prepared = await prepare_references_async([*files, *urls])
+    return await asyncio.to_thread(_with_references, request, prepared)
+
+
+def _with_references(request: GenerateRequest, prepared: Sequence[PreparedReference]) -> tuple[GenerateRequest, list[str]]:
     return replace(request, images=tuple(p.value for p in prepared)).validated(), [p.name for p in prepared]
+
+
+def _url_text(value: object) -> str:
+    if value is None:
+        return ""
+    if not isinstance(value, str):
+        raise ValidationError(
+            f"Reference image URLs must be text, one URL per line, not {type_name(value)}.", field="image"
+        )
+    lines = value.splitlines()
+    if len(lines) > MAX_URL_LINES:
+        raise ValidationError(
+            f"The URL box has {len(lines):,} lines; at most {MAX_URL_LINES} are read "
+            f"(and at most {MAX_REFERENCES} reference images are used).",
+            field="image",
+        )
+    for number, line in enumerate(lines, start=1):
+        if len(line.strip()) > MAX_URL_CHARS:
+            raise ValidationError(
+                f"The URL on line {number} is {len(line.strip()):,} characters long; the limit is {MAX_URL_CHARS:,}.",
+                field="image",
+            )
+    return value
+
+
+def _upload_paths(files: object) -> list[str]:
+    if not isinstance(files, (list, tuple)) or not all(isinstance(f, str) for f in files):
+        raise ValidationError("Reference uploads must be a list of uploaded image files.", field="image")
+    return [f for f in files if f]
 
 
 async def generate(
@@ -176,47 +234,49 @@ async def generate(
     output_root: Path,
     headers: Mapping[str, str] | None = None,
 ) -> Generation:
-    """Validate, send, and keep the results on disk for the gallery and the downloads."""
-    request, reference_names = build_request(form)
-    if api_key is not None and not api_key.strip():
-        raise AuthenticationError("No API key: enter yours in the API key box or set SEEDREAM_API_KEY.")
+    """Validate, send, and keep the results on disk for the gallery and the downloads.
+
+    `api_key` is the key already chosen for this call (see Backend.route); the client refuses a missing one.
+    """
+    request, reference_names = await build_request(form)
     started = time.perf_counter()
     result = await client.generate(request, api_key=api_key, headers=headers)
-    if _purge_due(output_root):
-        purge_older_than(output_root, OUTPUT_MAX_AGE_S)
     created = datetime.now()
-    saved: SavedGeneration = save_generation(
-        output_root, result.images, request, reference_names=reference_names, stamp=created
-    )
-    warnings = tuple(request.warnings()) + tuple(getattr(result, "warnings", ()))
-    failures = tuple(getattr(result, "failures", ()))
-    if failures:
-        warnings += (
-            f"{len(failures)} of {len(failures) + len(result.images)} images could not be downloaded from Seedream: "
-            + "; ".join(failures[:3]),
-        )
+    # Writing the images is megabytes of disk I/O: a worker thread, not the event loop. The zip is built only
+    # when asked for (download_all): most generations are never zipped.
+    saved = await asyncio.to_thread(save_generation, output_root, result.images, stamp=created)
+    # The request's own warnings (a long prompt) come with the result; only the failures are added here.
+    warnings = result.warnings + _failure_warnings(result)
     return Generation(
         created=created,
         prompt=request.prompt,
         size=request.size,
         files=saved.files,
-        zip_path=saved.zip_path,
         status=status_line(result.images, time.perf_counter() - started, warnings),
         warnings=warnings,
+        record=request_record(request, reference_names),
     )
 
 
-def _purge_due(output_root: Path, now: float | None = None) -> bool:
-    now = time.monotonic() if now is None else now
-    last = _last_purge.get(output_root)
-    if last is not None and now - last < PURGE_INTERVAL_S:
-        return False
-    _last_purge[output_root] = now
-    return True
+async def download_all(generation: object) -> Path:
+    """The zip of a generation's images and request.json, built on a worker thread the first time."""
+    if not isinstance(generation, Generation) or not generation.files:
+        raise ValidationError("Generate an image first; then 'Download all' zips the results shown.", field="image")
+    return await asyncio.to_thread(zip_generation, generation.files, generation.record)
 
 
-def status_line(images: Sequence[object], elapsed: float, warnings: Sequence[str]) -> str:
-    sizes = sorted({f"{getattr(i, 'width', '?')}x{getattr(i, 'height', '?')}" for i in images})
+def _failure_warnings(result: GenerationResult) -> tuple[str, ...]:
+    if not result.failures:
+        return ()
+    total = len(result.failures) + len(result.images)
+    return (
+        f"{len(result.failures)} of {total} images could not be downloaded from Seedream: "
+        + "; ".join(result.failures[:3]),
+    )
+
+
+def status_line(images: Sequence[GeneratedImage], elapsed: float, warnings: Sequence[str]) -> str:
+    sizes = sorted({f"{image.width}x{image.height}" for image in images})
     line = f"✓ {len(images)} image{'s' if len(images) != 1 else ''} · {', '.join(sizes)} · {elapsed:.1f} s"
     return line + "".join(f"\n\n⚠ {w}" for w in warnings)
 
@@ -226,10 +286,13 @@ def add_to_history(history: Sequence[Generation], generation: Generation) -> lis
 
 
 def use_as_reference(
-    kept: Sequence[str], result_files: Sequence[str], selected: int | None, url_count: int
+    kept: Sequence[str], result_files: Sequence[str], selected: object, url_count: int
 ) -> tuple[list[str], str]:
-    """Add the selected result to the reference uploads, for iterating on an image."""
-    if selected is None or not 0 <= selected < len(result_files):
+    """Add the selected result to the reference uploads, for iterating on an image.
+
+    `selected` is what the browser's select event carried: anything but a valid index asks for a click.
+    """
+    if not isinstance(selected, int) or isinstance(selected, bool) or not 0 <= selected < len(result_files):
         raise ValidationError("Click a result in the gallery first, then 'Use as reference'.", field="image")
     merged, problem = merge_uploads(kept, [*kept, result_files[selected]], url_count)
     if problem:

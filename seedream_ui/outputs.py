@@ -3,11 +3,11 @@
 from __future__ import annotations
 
 import json
+import secrets
 import shutil
-import tempfile
 import time
 import zipfile
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from datetime import datetime
 from pathlib import Path
@@ -16,19 +16,24 @@ from typing import Any, Protocol
 from seedream_ui.formats import is_http_url, split_data_uri
 from seedream_ui.request import GenerateRequest
 
+# Result files older than this are deleted (by our purge, and by Gradio's delete_cache for its own files).
+RESULT_MAX_AGE_S = 6 * 3600
 EXTENSIONS = {"jpeg": "jpg", "png": "png", "webp": "webp", "gif": "gif", "bmp": "bmp", "tiff": "tiff"}
 
 
 class ImageLike(Protocol):
-    data: bytes
-    format: str
+    # Read-only members, so frozen dataclasses (the client's GeneratedImage) match.
+    @property
+    def data(self) -> bytes: ...
+
+    @property
+    def format(self) -> str: ...
 
 
 @dataclass(frozen=True)
 class SavedGeneration:
     folder: Path
     files: tuple[Path, ...]
-    zip_path: Path
 
 
 def result_filename(stamp: datetime, index: int, fmt: str) -> str:
@@ -52,33 +57,45 @@ def request_record(request: GenerateRequest, reference_names: Sequence[str] = ()
     return record
 
 
-def save_generation(
-    root: Path,
-    images: Sequence[ImageLike],
-    request: GenerateRequest,
-    *,
-    reference_names: Sequence[str] = (),
-    stamp: datetime | None = None,
-) -> SavedGeneration:
-    """Write each image's original bytes (no re-encoding) and a zip of them plus request.json."""
+def save_generation(root: Path, images: Sequence[ImageLike], *, stamp: datetime | None = None) -> SavedGeneration:
+    """Write each image's original bytes (no re-encoding) in a new folder of its own."""
     stamp = stamp or datetime.now()
-    folder = Path(tempfile.mkdtemp(prefix=f"{stamp:%Y%m%d-%H%M%S}-", dir=root))
+    # Files are served to whoever knows their path, and a visitor sees the root in their own results' URLs:
+    # 128 random bits make another visitor's folder unguessable.
+    folder = root / f"{stamp:%Y%m%d-%H%M%S}-{secrets.token_hex(16)}"
+    folder.mkdir(parents=True)
     files = []
     for index, image in enumerate(images, start=1):
         path = folder / result_filename(stamp, index, image.format)
         path.write_bytes(image.data)
         files.append(path)
-    zip_path = folder / f"seedream-{stamp:%Y%m%d-%H%M%S}.zip"
+    return SavedGeneration(folder, tuple(files))
+
+
+def zip_path_for(files: Sequence[Path]) -> Path:
+    """Where the zip of a generation goes: beside its images, named like them without the index."""
+    first = files[0]
+    return first.with_name(first.stem.rsplit("-", 1)[0] + ".zip")
+
+
+def zip_generation(files: Sequence[Path], record: Mapping[str, Any]) -> Path:
+    """The zip of a generation's images and request.json, built on first use (most visitors never ask).
+
+    Written under a temporary name and renamed, so two clicks at once never serve a half-written zip.
+    """
+    target = zip_path_for(files)
+    if target.exists():
+        return target
+    partial = target.with_name(f".{target.name}.{secrets.token_hex(4)}")
     # Images are already compressed: storing them is as small as deflating them, and much faster.
-    with zipfile.ZipFile(zip_path, "w", compression=zipfile.ZIP_STORED) as archive:
+    with zipfile.ZipFile(partial, "w", compression=zipfile.ZIP_STORED) as archive:
         for path in files:
             archive.write(path, arcname=path.name)
         archive.writestr(
-            "request.json",
-            json.dumps(request_record(request, reference_names), indent=2, ensure_ascii=False),
-            compress_type=zipfile.ZIP_DEFLATED,
+            "request.json", json.dumps(record, indent=2, ensure_ascii=False), compress_type=zipfile.ZIP_DEFLATED
         )
-    return SavedGeneration(folder, tuple(files), zip_path)
+    partial.replace(target)
+    return target
 
 
 def purge_older_than(root: Path, max_age_s: float) -> int:

@@ -20,6 +20,11 @@ SEQUENTIAL_MODES: tuple[str, ...] = ("disabled", "auto")
 # The reference page recommends prompts of at most 300 Chinese characters or 600 English words.
 RECOMMENDED_MAX_WORDS = 600
 RECOMMENDED_MAX_CJK = 300
+# Hard caps on what a visitor may send, far beyond any real use: 600 English words are ~4,000 characters, so
+# 20,000 leaves a 5x margin, while a megabyte prompt (which costs every layer CPU and memory) is refused at once.
+MAX_PROMPT_CHARS = 20_000
+MAX_URL_CHARS = 8_192  # a common server limit for a request line; no image URL needs more
+MAX_URL_LINES = 100  # lines in the URL box, blank ones included; at most 14 may hold URLs
 
 SequentialMode = Literal["disabled", "auto"]
 OptimizeMode = Literal["standard", "fast"]
@@ -96,7 +101,13 @@ def clean_prompt(prompt: str) -> str:
 
 def validate_prompt(prompt: object) -> str:
     if not isinstance(prompt, str):
-        raise ValidationError("The prompt must be text.", field="prompt")
+        raise ValidationError(f"The prompt must be text, not {type_name(prompt)}.", field="prompt")
+    if len(prompt) > MAX_PROMPT_CHARS:
+        raise ValidationError(
+            f"The prompt is {len(prompt):,} characters long; the limit is {MAX_PROMPT_CHARS:,} "
+            f"(Seedream recommends at most {RECOMMENDED_MAX_WORDS} words or {RECOMMENDED_MAX_CJK} Chinese characters).",
+            field="prompt",
+        )
     cleaned = clean_prompt(prompt)
     # Zero-width and direction marks alone (category Cf) are as blank as spaces to the model.
     if not cleaned or all(ch.isspace() or unicodedata.category(ch) == "Cf" for ch in cleaned):
@@ -174,27 +185,41 @@ def _url_host(url: str) -> str | None:
         return None
 
 
+def type_name(value: object) -> str:
+    """How a wrong value is named in a message: its JSON type, never its (possibly huge) content."""
+    names = {bool: "true/false", int: "a number", float: "a number", str: "text", list: "a list", tuple: "a list",
+             dict: "an object", type(None): "null"}  # fmt: skip
+    return names.get(type(value), type(value).__name__)
+
+
+def shown(value: object, limit: int = 40) -> str:
+    """A short repr of a refused value: enough to recognise it, never a megabyte echoed back."""
+    text = repr(value)
+    return text if len(text) <= limit else text[: limit - 1] + "…"
+
+
 def _validate_bool(value: object, name: str) -> bool:
+    # Strict: the string "false" is truthy, so coercing would send the opposite of what was meant.
     if not isinstance(value, bool):
-        raise ValidationError(f"{name} must be true or false.", field=name)
+        raise ValidationError(f"{name} must be true or false, not {type_name(value)}.", field=name)
     return value
 
 
 def _validate_optimize_mode(mode: object) -> OptimizeMode | None:
     if mode is None or mode == "":
         return None
-    if mode not in OPTIMIZE_MODES:
+    if not isinstance(mode, str) or mode not in OPTIMIZE_MODES:
         raise ValidationError(
-            f"Prompt optimisation mode {mode!r} is not one of: {', '.join(OPTIMIZE_MODES)}.",
+            f"Prompt optimisation mode {shown(mode)} is not one of: {', '.join(OPTIMIZE_MODES)}.",
             field="optimize_prompt_options",
         )
     return mode  # type: ignore[return-value]
 
 
 def _validate_sequential(mode: object) -> SequentialMode:
-    if mode not in SEQUENTIAL_MODES:
+    if not isinstance(mode, str) or mode not in SEQUENTIAL_MODES:
         raise ValidationError(
-            f"sequential_image_generation must be 'auto' or 'disabled', not {mode!r}.",
+            f"sequential_image_generation must be 'auto' or 'disabled', not {shown(mode)}.",
             field="sequential_image_generation",
         )
     return mode  # type: ignore[return-value]
@@ -208,15 +233,21 @@ def _validate_max_images(value: object, sequential: object, references: int) -> 
             "max_images only applies to image sequences; set sequential_image_generation to 'auto' or drop it.",
             field="max_images",
         )
-    if isinstance(value, float) and value.is_integer():
-        value = int(value)
-    if isinstance(value, bool) or not isinstance(value, int) or value < 1:
-        raise ValidationError(f"max_images must be a whole number of at least 1, not {value!r}.", field="max_images")
+    value = whole_number(value, "max_images", minimum=1)
     allowed = MAX_TOTAL_IMAGES - min(references, MAX_REFERENCES)
     if value > allowed:
         raise ValidationError(
-            f"max_images {value} with {references} reference image(s) exceeds Seedream's limit of "
+            f"max_images {shown(value)} with {references} reference image(s) exceeds Seedream's limit of "
             f"{MAX_TOTAL_IMAGES} images in all; use at most {allowed}.",
             field="max_images",
         )
+    return value
+
+
+def whole_number(value: object, name: str, *, minimum: int) -> int:
+    """An int, or a float with no fraction (JSON does not tell 3 from 3.0); never a rounded 2.5 or a string."""
+    if isinstance(value, float) and value.is_integer():
+        value = int(value)
+    if isinstance(value, bool) or not isinstance(value, int) or value < minimum:
+        raise ValidationError(f"{name} must be a whole number of at least {minimum}, not {shown(value)}.", field=name)
     return value

@@ -19,7 +19,10 @@ DEFAULT_SIZE = "2048x2048"
 # What "2K" and "4K" produce when the model has no reference image to take an aspect ratio from.
 KEYWORD_SIZES: dict[str, tuple[int, int]] = {"2K": (2048, 2048), "4K": (4096, 4096)}
 
-_WXH = re.compile(r"^\s*(\d{1,6})\s*[x×*]\s*(\d{1,6})\s*$", re.IGNORECASE)
+# ASCII digits only: Python's \d also matches Arabic-Indic and other digits, which the API does not read.
+_WXH = re.compile(r"^\s*([0-9]{1,6})\s*[x×*]\s*([0-9]{1,6})\s*$", re.IGNORECASE | re.ASCII)
+# The longest size worth reading ("004096 x 004096" with spaces); longer text is refused without being echoed.
+MAX_SIZE_CHARS = 40
 
 
 @dataclass(frozen=True)
@@ -73,7 +76,11 @@ def parse_size(text: str) -> SizeInfo:
     Only the syntax is checked here; `validate_size` also checks the limits.
     """
     if not isinstance(text, str):
-        raise ValidationError(f"Size must be text such as 2048x2048, not {type(text).__name__}.", field="size")
+        raise ValidationError(f"Size must be text such as 2048x2048, not {_json_type(text)}.", field="size")
+    if len(text) > MAX_SIZE_CHARS:
+        raise ValidationError(
+            f"Size is {len(text):,} characters long; use 2K, 4K or width x height such as 2048x2048.", field="size"
+        )
     cleaned = text.strip().upper()
     if cleaned in KEYWORD_SIZES:
         width, height = KEYWORD_SIZES[cleaned]
@@ -178,6 +185,11 @@ def describe_size(text: str) -> str:
     problem = size_problem(info)
     line = f"{info.width}x{info.height} · {info.pixels / 1e6:.2f} MP · ratio {_ratio_text(info.ratio)}"
     return f"⚠ {problem}" if problem else f"✓ {line} · within the API's limits"
+
+
+def _json_type(value: object) -> str:
+    return {list: "a list", dict: "an object", type(None): "null", bool: "true/false", int: "a number",
+            float: "a number"}.get(type(value), type(value).__name__)  # fmt: skip
 
 
 def _ratio_text(ratio: Fraction) -> str:

@@ -39,7 +39,7 @@ from seedream_ui.config import Settings
 from seedream_ui.errors import ValidationError
 from seedream_ui.request import GenerateRequest
 from seedream_ui.stub_api import InvalidArgument, StubServer, validate_body
-from seedream_ui.ui import build_demo
+from seedream_ui.ui import GALLERY_REFUSAL, build_demo
 from tests.support import ARTIFACTS, CHROMIUM, CHROMIUM_ARGS, SMALL, RunningApp, generate_inputs, running_app
 
 KEY = "server-key-bad-input"
@@ -256,8 +256,14 @@ class StandInTransport(httpx.AsyncBaseTransport):
 @dataclass
 class Handler:
     fn: Any
+    outputs: list[Any]  # the components its returned dict is keyed by, in the endpoint's order
     transport: StandInTransport
     files: dict[str, str]
+    demo: gr.Blocks
+
+    def call(self, *arguments: Any) -> list[Any]:
+        returned = asyncio.run(self.fn(*arguments))
+        return [returned.get(component) for component in self.outputs]
 
 
 SVG = b'<svg xmlns="http://www.w3.org/2000/svg" width="100" height="100"><circle cx="50" cy="50" r="40"/></svg>'
@@ -296,8 +302,8 @@ def handler(tmp_path_factory: pytest.TempPathFactory) -> Handler:
     client = SeedreamClient.from_settings(settings_, http_client=httpx.AsyncClient(transport=transport))
     backend = Backend(settings_, client, tmp_path_factory.mktemp("handler-outputs"))
     demo = build_demo(settings_, backend)
-    fn = next(f.fn for f in demo.fns.values() if f.api_name == "generate")
-    return Handler(fn, transport, nasty_files(tmp_path_factory.mktemp("handler-files")))
+    endpoint = next(f for f in demo.fns.values() if f.api_name == "generate")
+    return Handler(endpoint.fn, endpoint.outputs, transport, nasty_files(tmp_path_factory.mktemp("handler-files")), demo)
 
 
 URL_LINES = st.lists(
@@ -331,14 +337,15 @@ def test_the_generate_handler_sends_a_valid_request_or_refuses_before_sending(
     handler: Handler, values: dict[str, Any]
 ) -> None:
     before = len(handler.transport.bodies)
-    gallery = [(handler.files[name], None) for name in values["files"]] or None
+    # As the endpoint receives it (it takes the raw values, not Gradio's preprocessed ones).
+    gallery = [{"image": {"path": handler.files[name]}, "caption": None} for name in values["files"]] or None
     arguments = (
         values["prompt"], values["size"], gallery, values["image_urls"], values["watermark"],
         values["optimize_prompt_mode"], values["sequential_image_generation"], values["max_images"],
         values["api_key"], [],
     )  # fmt: skip
     try:
-        results, _, status, history, _ = asyncio.run(handler.fn(*arguments))
+        results, _, status, history, _, _ = handler.call(*arguments)
     except gr.Error as refusal:
         message = str(refusal.message)
         note(f"refused: {message}")
@@ -350,6 +357,113 @@ def test_the_generate_handler_sends_a_valid_request_or_refuses_before_sending(
     assert len(sent) == 1
     assert stand_in_rules(sent[0]) is None
     assert status.startswith("✓") and len(results) >= 1 and len(history) == 1
+
+
+# Wrong types and sizes on /generate: each refused with its own message, never coerced, nothing sent.
+# (parameter, value sent, the message, extra fields the case needs)
+WRONG_VALUES: list[tuple[str, Any, str, dict[str, Any]]] = [
+    ("watermark", "false", "watermark must be true or false, not text.", {}),
+    ("watermark", None, "watermark must be true or false, not null.", {}),
+    ("watermark", 0, "watermark must be true or false, not a number.", {}),
+    ("max_images", 2.5, "max_images must be a whole number of at least 1, not 2.5.", {"sequential_image_generation": "auto"}),
+    ("max_images", 2.5, "max_images must be a whole number of at least 1, not 2.5.", {}),
+    ("max_images", "3", "max_images must be a whole number of at least 1, not '3'.", {"sequential_image_generation": "auto"}),
+    ("max_images", [3], "max_images must be a whole number of at least 1, not [3].", {"sequential_image_generation": "auto"}),
+    ("max_images", True, "max_images must be a whole number of at least 1, not True.", {"sequential_image_generation": "auto"}),
+    ("max_images", 1e300, "with 0 reference image(s) exceeds Seedream's limit of 15 images in all; use at most 15.",
+     {"sequential_image_generation": "auto"}),
+    ("size", "١٩٢٠x١٩٢٠", "Size '١٩٢٠x١٩٢٠' is not understood; use 2K, 4K or width x height such as 2048x2048.", {}),
+    ("size", None, "Size must be text such as 2048x2048, not null.", {}),
+    ("size", [2048, 2048], "Size must be text such as 2048x2048, not a list.", {}),
+    ("size", "9" * 100_000, "Size is 100,000 characters long; use 2K, 4K or width x height such as 2048x2048.", {}),
+    ("prompt", 5, "The prompt must be text, not a number.", {}),
+    ("prompt", ["a fox"], "The prompt must be text, not a list.", {}),
+    ("prompt", {"text": "a fox"}, "The prompt must be text, not an object.", {}),
+    ("prompt", None, "The prompt must be text, not null.", {}),
+    ("prompt", "a" * 20_001, ("The prompt is 20,001 characters long; the limit is 20,000 (Seedream recommends at "
+     "most 600 words or 300 Chinese characters)."), {}),
+    ("image_urls", 5, "Reference image URLs must be text, one URL per line, not a number.", {}),
+    ("image_urls", ["https://example.com/a.png"], "Reference image URLs must be text, one URL per line, not a list.", {}),
+    ("image_urls", "\n" * 100 + "https://example.com/a.png", ("The URL box has 101 lines; at most 100 are read "
+     "(and at most 14 reference images are used)."), {}),
+    ("image_urls", "https://example.com/" + "a" * 9000, "The URL on line 1 is 9,020 characters long; the limit is 8,192.",
+     {}),
+    ("optimize_prompt_mode", ["fast"], "Prompt optimisation mode ['fast'] is not one of: standard, fast.", {}),
+    ("optimize_prompt_mode", "turbo", "Prompt optimisation mode 'turbo' is not one of: standard, fast.", {}),
+    ("sequential_image_generation", None, "sequential_image_generation must be 'auto' or 'disabled', not None.", {}),
+    ("sequential_image_generation", 1, "sequential_image_generation must be 'auto' or 'disabled', not 1.", {}),
+    ("api_key", 5, "The API key must be text, not a number.", {}),
+    ("api_key", ["key"], "The API key must be text, not a list.", {}),
+    ("api_key", "k" * 5000, "The API key is 5,000 characters long; keys are at most 1,024.", {}),
+]  # fmt: skip
+WRONG_IDS = [f"{name}={value!r:.24}" + ("+auto" if extra else "") for name, value, _, extra in WRONG_VALUES]
+# Malformed gallery values: Gradio checks them before our handler, so over HTTP they get one message; called
+# directly, the handler names the item.
+WRONG_GALLERIES: list[tuple[Any, str]] = [
+    ("not-a-list", GALLERY_REFUSAL),
+    ({"image": {"path": "x.png"}}, GALLERY_REFUSAL),
+    (["x.png"], "Reference image 1 is not an uploaded image file."),
+    ([{"image": 5}], "Reference image 1 is not an uploaded image file."),
+    ([{}], "Reference image 1 is not an uploaded image file."),
+    ([[1, 2]], "Reference image 1 is not an uploaded image file."),
+]
+
+
+def handler_arguments(**fields: Any) -> list[Any]:
+    values = generate_inputs(**fields)
+    return [values[name] for name in GENERATE_PARAMETERS] + [[]]
+
+
+GENERATE_PARAMETERS = list(generate_inputs())
+
+
+@pytest.mark.parametrize(("name", "value", "says", "extra"), WRONG_VALUES, ids=WRONG_IDS)
+def test_the_handler_refuses_a_wrong_value_with_its_own_message(
+    handler: Handler, name: str, value: Any, says: str, extra: dict[str, Any]
+) -> None:
+    before = len(handler.transport.bodies)
+    with pytest.raises(gr.Error) as caught:
+        handler.call(*handler_arguments(**({name: value} | extra)))
+    assert says in str(caught.value.message)
+    assert caught.value.title == "Check your input"
+    assert len(handler.transport.bodies) == before
+
+
+@pytest.mark.parametrize(("value", "says"), WRONG_GALLERIES, ids=[repr(v)[:20] for v, _ in WRONG_GALLERIES])
+def test_the_handler_refuses_a_malformed_gallery_value(handler: Handler, value: Any, says: str) -> None:
+    with pytest.raises(gr.Error) as caught:
+        handler.call(*handler_arguments(image=value))
+    assert str(caught.value.message) == says
+
+
+@pytest.mark.parametrize(("name", "value", "says", "extra"), WRONG_VALUES, ids=WRONG_IDS)
+def test_over_http_a_wrong_value_is_refused_with_its_own_message_and_nothing_is_sent(
+    client: Client, stub: StubServer, name: str, value: Any, says: str, extra: dict[str, Any]
+) -> None:
+    with pytest.raises(AppError) as caught:
+        client.predict(**generate_inputs(**({name: value} | extra)), api_name="/generate")
+    assert says in caught.value.message
+    assert caught.value.title == "Check your input"
+    assert stub.requests() == []
+
+
+@pytest.mark.parametrize("value", [v for v, _ in WRONG_GALLERIES], ids=[repr(v)[:20] for v, _ in WRONG_GALLERIES])
+def test_over_http_a_malformed_gallery_value_gets_a_message_not_a_validator_report(
+    client: Client, stub: StubServer, value: Any
+) -> None:
+    with pytest.raises(AppError) as caught:
+        client.predict(**generate_inputs(image=value), api_name="/generate")
+    assert caught.value.message == GALLERY_REFUSAL
+    assert "pydantic" not in caught.value.message and "validation error" not in caught.value.message
+    assert stub.requests() == []
+
+
+def test_a_click_on_a_history_entry_that_is_gone_shows_nothing_new(handler: Handler) -> None:
+    demo_fns = handler.demo.fns.values()
+    on_history = next(f.fn for f in demo_fns if f.fn is not None and f.fn.__name__ == "on_history")
+    for index in (5, -1, "0", None, [0]):
+        event = gr.SelectData(None, {"index": index, "value": None, "selected": True})  # type: ignore[arg-type]
+        assert on_history([], event) == {}
 
 
 # ============================================================================================================
@@ -438,15 +552,14 @@ def sent_reference(stub: StubServer, index: int = 0) -> Image.Image:
     return Image.open(io.BytesIO(base64.b64decode(value.split(",", 1)[1])))
 
 
-# (file, what the refusal says, its title). Our own refusals are titled "Check your input"; an SVG is stopped
-# earlier by Gradio itself (the gallery's file_types), also with a clear message and also before any request.
+# (file, what the refusal says, its title). Our own refusals are titled "Check your input". In the page an SVG
+# is stopped earlier by the gallery's file_types; /generate takes raw values, so over the API ours says why.
 REFUSED_FILES = [
     ("empty.png", "empty.png is empty.", "Check your input"),
     ("truncated.png", "truncated.png could not be read as an image (it may be truncated or corrupt).",
      "Check your input"),
     ("notes.png", "notes.png is not an image Seedream accepts (jpeg, png, webp, bmp, tiff, gif)", "Check your input"),
-    ("drawing.svg", "Invalid file type. Please upload a file that is one of these formats: ['.jpg', '.jpeg', '.png'",
-     None),
+    ("drawing.svg", "drawing.svg is not an image Seedream accepts (jpeg, png, webp, bmp, tiff, gif)", "Check your input"),
     ("bomb.png", "bomb.png is 30000x30000 (900 megapixels); the largest image accepted is 120 megapixels.",
      "Check your input"),
     ("tiny.png", "tiny.png is 10x10 pixels; Seedream needs each side to be at least 15 pixels.", "Check your input"),
@@ -548,11 +661,11 @@ def test_unusual_prompts_reach_the_api_as_the_person_meant_them(
     assert len(results) == 1
 
 
-def test_a_10000_word_prompt_is_sent_whole_with_a_warning(client: Client, stub: StubServer) -> None:
-    prompt = " ".join(f"word{index}" for index in range(10_000))
+def test_a_2000_word_prompt_is_sent_whole_with_one_warning(client: Client, stub: StubServer) -> None:
+    prompt = " ".join(f"word{index}" for index in range(2_000))  # 16,890 characters: under the 20,000 cap
     _, _, status = generate(client, prompt=prompt)
     assert status.startswith("✓ 1 image")
-    assert "The prompt is long (10,000 words" in status and "may ignore the rest" in status
+    assert status.count("⚠ The prompt is long (2,000 words") == 1 and "may ignore the rest" in status
     assert stub.requests()[-1]["body"]["prompt"] == prompt
 
 

@@ -14,7 +14,7 @@ from pathlib import Path
 
 from PIL import Image
 
-from seedream_ui.outputs import purge_older_than, request_record, result_filename, save_generation
+from seedream_ui.outputs import purge_older_than, request_record, result_filename, save_generation, zip_generation
 from seedream_ui.request import GenerateRequest
 
 STAMP = datetime(2026, 11, 24, 15, 30, 12)
@@ -40,7 +40,7 @@ def test_file_names_say_what_when_and_which_in_the_image_s_own_format() -> None:
 
 def test_saved_files_are_the_original_bytes(tmp_path: Path) -> None:
     originals = [FakeImage(image_bytes("JPEG"), "jpeg"), FakeImage(image_bytes("PNG"), "png")]
-    saved = save_generation(tmp_path, originals, GenerateRequest(prompt="fox"), stamp=STAMP)
+    saved = save_generation(tmp_path, originals, stamp=STAMP)
 
     assert [p.name for p in saved.files] == ["seedream-20261124-153012-1.jpg", "seedream-20261124-153012-2.png"]
     assert [p.read_bytes() for p in saved.files] == [o.data for o in originals]
@@ -51,9 +51,17 @@ def test_the_zip_holds_every_image_and_the_request_used(tmp_path: Path) -> None:
         prompt="a fox", size="2560x1440", sequential_image_generation="auto", max_images=2, watermark=False
     ).validated()
     images = [FakeImage(image_bytes("PNG"), "png"), FakeImage(image_bytes("PNG"), "png")]
-    saved = save_generation(tmp_path, images, request, stamp=STAMP)
+    saved = save_generation(tmp_path, images, stamp=STAMP)
+    assert list(saved.folder.iterdir()) != [] and not any(p.suffix == ".zip" for p in saved.folder.iterdir())
 
-    with zipfile.ZipFile(saved.zip_path) as archive:
+    zip_path = zip_generation(saved.files, request_record(request))
+
+    assert zip_path.name == "seedream-20261124-153012.zip" and zip_path.parent == saved.folder
+    assert zip_generation(saved.files, request_record(request)) == zip_path  # built once, then reused
+    assert sorted(p.name for p in saved.folder.iterdir()) == [
+        "seedream-20261124-153012-1.png", "seedream-20261124-153012-2.png", "seedream-20261124-153012.zip"
+    ]  # fmt: skip
+    with zipfile.ZipFile(zip_path) as archive:
         assert sorted(archive.namelist()) == [
             "request.json",
             "seedream-20261124-153012-1.png",
@@ -83,11 +91,11 @@ def test_request_json_names_uploaded_references_instead_of_inlining_megabytes() 
 
 
 def test_old_generations_are_purged_and_recent_ones_kept(tmp_path: Path) -> None:
-    old = save_generation(tmp_path, [FakeImage(image_bytes("PNG"), "png")], GenerateRequest(prompt="old"))
-    new = save_generation(tmp_path, [FakeImage(image_bytes("PNG"), "png")], GenerateRequest(prompt="new"))
+    old = save_generation(tmp_path, [FakeImage(image_bytes("PNG"), "png")])
+    new = save_generation(tmp_path, [FakeImage(image_bytes("PNG"), "png")])
     an_hour_ago = time.time() - 3600
     os.utime(old.folder, (an_hour_ago, an_hour_ago))
 
     assert purge_older_than(tmp_path, max_age_s=600) == 1
     assert not old.folder.exists()
-    assert new.zip_path.exists()
+    assert new.files[0].exists()

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import hashlib
 import json
+import os
 import zipfile
 from collections.abc import AsyncIterator
 from datetime import datetime
@@ -12,8 +13,11 @@ from pathlib import Path
 import pytest
 from PIL import Image
 
+from seedream_ui import backend as backend_module
 from seedream_ui import generation as gen
+from seedream_ui.backend import NO_KEY_MESSAGE, PURGE_INTERVAL_S, Backend
 from seedream_ui.client import SeedreamClient
+from seedream_ui.config import Settings
 from seedream_ui.errors import APIError, AuthenticationError, ContentPolicyError, ReferenceImageError, ValidationError
 from seedream_ui.generation import GenerationForm
 from seedream_ui.request import MAX_REFERENCES
@@ -45,8 +49,8 @@ def output_root(tmp_path: Path) -> Path:
 # ---- build_request -------------------------------------------------------------------------------
 
 
-def test_build_request_maps_the_form_fields_to_the_api_fields() -> None:
-    request, names = gen.build_request(
+async def test_build_request_maps_the_form_fields_to_the_api_fields() -> None:
+    request, names = await gen.build_request(
         GenerationForm(prompt="  a paper boat  ", size="2560 x 1440", watermark=False, optimize_prompt_mode="fast")
     )
     assert request.to_payload() == {
@@ -59,16 +63,16 @@ def test_build_request_maps_the_form_fields_to_the_api_fields() -> None:
     assert names == []
 
 
-def test_build_request_ignores_the_hidden_max_images_value_unless_sequential_is_auto() -> None:
-    single, _ = gen.build_request(GenerationForm(prompt="boat", max_images=4, sequential_image_generation="disabled"))
-    sequence, _ = gen.build_request(GenerationForm(prompt="boat", max_images=4, sequential_image_generation="auto"))
+async def test_build_request_ignores_the_hidden_max_images_value_unless_sequential_is_auto() -> None:
+    single, _ = await gen.build_request(GenerationForm(prompt="boat", max_images=4, sequential_image_generation="disabled"))
+    sequence, _ = await gen.build_request(GenerationForm(prompt="boat", max_images=4, sequential_image_generation="auto"))
     assert single.max_images is None and "sequential_image_generation_options" not in single.to_payload()
     assert sequence.to_payload()["sequential_image_generation_options"] == {"max_images": 4}
 
 
-def test_build_request_sends_uploads_as_data_uris_and_urls_unchanged(tmp_path: Path) -> None:
+async def test_build_request_sends_uploads_as_data_uris_and_urls_unchanged(tmp_path: Path) -> None:
     upload = png_file(tmp_path, "sketch.png")
-    request, names = gen.build_request(
+    request, names = await gen.build_request(
         GenerationForm(prompt="combine", reference_files=[upload], reference_urls="\n https://example.com/a.jpg \n\n")
     )
     assert request.images[0].startswith("data:image/png;base64,")
@@ -77,38 +81,38 @@ def test_build_request_sends_uploads_as_data_uris_and_urls_unchanged(tmp_path: P
     assert len(names) == 2
 
 
-def test_build_request_refuses_more_than_14_references_counting_uploads_and_urls(tmp_path: Path) -> None:
+async def test_build_request_refuses_more_than_14_references_counting_uploads_and_urls(tmp_path: Path) -> None:
     uploads = [png_file(tmp_path, f"r{i}.png") for i in range(12)]
     urls = "\n".join(f"https://example.com/{i}.jpg" for i in range(3))
     with pytest.raises(ValidationError) as caught:
-        gen.build_request(GenerationForm(prompt="too many", reference_files=uploads, reference_urls=urls))
+        await gen.build_request(GenerationForm(prompt="too many", reference_files=uploads, reference_urls=urls))
     assert caught.value.field == "image"
     assert "15 reference images given (12 uploaded, 3 URLs)" in str(caught.value)
     assert "Remove 1" in str(caught.value)
 
 
-def test_build_request_reports_a_bad_size_before_reading_any_reference_file(tmp_path: Path) -> None:
+async def test_build_request_reports_a_bad_size_before_reading_any_reference_file(tmp_path: Path) -> None:
     missing = str(tmp_path / "deleted-meanwhile.png")
     with pytest.raises(ValidationError) as caught:
-        gen.build_request(GenerationForm(prompt="boat", size="100x100", reference_files=[missing]))
+        await gen.build_request(GenerationForm(prompt="boat", size="100x100", reference_files=[missing]))
     assert caught.value.field == "size"
     assert "100x100" in str(caught.value)
 
 
-def test_build_request_refuses_references_plus_max_images_over_15(tmp_path: Path) -> None:
+async def test_build_request_refuses_references_plus_max_images_over_15(tmp_path: Path) -> None:
     uploads = [png_file(tmp_path, f"r{i}.png") for i in range(5)]
     with pytest.raises(ValidationError) as caught:
-        gen.build_request(
+        await gen.build_request(
             GenerationForm(prompt="seq", reference_files=uploads, sequential_image_generation="auto", max_images=11)
         )
     assert "15" in str(caught.value)
 
 
-def test_build_request_names_an_unreadable_upload(tmp_path: Path) -> None:
+async def test_build_request_names_an_unreadable_upload(tmp_path: Path) -> None:
     notes = tmp_path / "notes.png"
     notes.write_text("not an image at all")
     with pytest.raises(ReferenceImageError) as caught:
-        gen.build_request(GenerationForm(prompt="edit", reference_files=[str(notes)]))
+        await gen.build_request(GenerationForm(prompt="edit", reference_files=[str(notes)]))
     assert "notes.png" in str(caught.value)
 
 
@@ -140,14 +144,16 @@ async def test_generate_saves_the_images_of_the_requested_size_and_a_zip_with_th
     assert done.status.startswith("✓ 1 image · 2560x1440 · ")
     assert done.prompt == "a lighthouse at dusk" and done.size == "2560x1440"
 
-    with zipfile.ZipFile(done.zip_path) as archive:
+    assert list(path.parent.iterdir()) == [path]  # no zip until one is asked for
+    zip_path = await gen.download_all(done)
+    with zipfile.ZipFile(zip_path) as archive:
         assert sorted(archive.namelist()) == sorted([path.name, "request.json"])
         assert archive.read(path.name) == path.read_bytes()
         record = json.loads(archive.read("request.json"))
     assert record["prompt"] == "a lighthouse at dusk" and record["size"] == "2560x1440"
     assert record["image"][0].startswith("sketch.png (image/png")
     assert record["image"][1] == "https://example.com/palette.jpg"
-    assert KEY not in done.zip_path.read_bytes().decode("latin-1")
+    assert KEY not in zip_path.read_bytes().decode("latin-1")
 
     (sent,) = stub.requests()
     assert sent["api_key"] == KEY
@@ -174,12 +180,61 @@ async def test_generate_with_an_invalid_size_sends_nothing(
     assert list(output_root.iterdir()) == []
 
 
-async def test_generate_with_a_blank_key_says_so_and_sends_nothing(
-    client: SeedreamClient, stub: StubServer, output_root: Path
+@pytest.mark.parametrize("visitor_key", [None, "", "   "])
+def test_with_no_key_anywhere_the_backend_says_so_once(output_root: Path, visitor_key: str | None) -> None:
+    backend = Backend(Settings(api_key=None), SeedreamClient(api_url="http://api.invalid/"), output_root)
+    with pytest.raises(AuthenticationError) as caught:
+        backend.route(visitor_key)
+    assert str(caught.value) == NO_KEY_MESSAGE
+    assert NO_KEY_MESSAGE.startswith("No API key")
+
+
+def test_the_visitors_key_wins_over_the_servers(output_root: Path) -> None:
+    seedream = SeedreamClient(api_url="http://api.invalid/")
+    backend = Backend(Settings(api_key="server-key"), seedream, output_root)
+    assert backend.route("  visitor-key  ") == (seedream, "visitor-key")
+    assert backend.route("   ") == (seedream, "server-key")
+
+
+@pytest.mark.parametrize(
+    ("key", "says"),
+    [(5, "The API key must be text, not a number."), (["k"], "The API key must be text, not a list."),
+     ("k" * 5000, "The API key is 5,000 characters long; keys are at most 1,024.")],
+    ids=["number", "list", "huge"],
+)  # fmt: skip
+def test_a_key_of_the_wrong_type_or_size_is_refused(output_root: Path, key: object, says: str) -> None:
+    backend = Backend(Settings(api_key="server-key"), SeedreamClient(api_url="http://api.invalid/"), output_root)
+    with pytest.raises(ValidationError) as caught:
+        backend.route(key)
+    assert str(caught.value) == says
+
+
+def test_old_results_are_purged_at_most_once_a_minute(output_root: Path) -> None:
+    backend = Backend(Settings(api_key="k"), SeedreamClient(api_url="http://api.invalid/"), output_root)
+    assert backend.purge_due(now=1000.0)
+    assert not backend.purge_due(now=1000.0 + PURGE_INTERVAL_S - 1)
+    assert backend.purge_due(now=1000.0 + PURGE_INTERVAL_S)
+
+
+async def test_purging_deletes_old_result_folders_without_rescanning_every_time(
+    output_root: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    with pytest.raises(AuthenticationError, match="No API key"):
-        await gen.generate(client, GenerationForm(prompt="boat", size=SMALL), api_key="   ", output_root=output_root)
-    assert stub.requests() == []
+    old = output_root / "20260101-000000-old"
+    old.mkdir()
+    os.utime(old, (0, 0))
+    recent = output_root / "recent"
+    recent.mkdir()
+    scans: list[Path] = []
+    real_purge = backend_module.purge_older_than
+    monkeypatch.setattr(backend_module, "purge_older_than", lambda root, age: scans.append(root) or real_purge(root, age))
+    backend = Backend(Settings(api_key="k"), SeedreamClient(api_url="http://api.invalid/"), output_root)
+    for _ in range(5):
+        await backend.purge_old_results()
+    assert scans == [output_root] and not old.exists() and recent.exists()
+    assert backend.last_purge is not None
+    backend.last_purge -= PURGE_INTERVAL_S  # as if a minute had passed
+    await backend.purge_old_results()
+    assert scans == [output_root, output_root]
 
 
 async def test_generate_passes_api_errors_on_with_the_apis_meaning(
@@ -202,8 +257,13 @@ async def test_generate_warns_about_a_long_prompt_but_still_generates(
     form = GenerationForm(prompt="word " * 650, size=SMALL)
     done = await gen.generate(client, form, api_key=KEY, output_root=output_root)
     assert len(done.files) == 1
-    assert any("650 words" in w for w in done.warnings)
-    assert "⚠ The prompt is long" in done.status
+    assert done.warnings == (
+        (
+            "The prompt is long (650 words, 0 Chinese characters); Seedream recommends at most 600 English words "
+            "or 300 Chinese characters, and may ignore the rest."
+        ),
+    )
+    assert done.status.count("⚠ The prompt is long") == 1
 
 
 async def test_generate_keeps_the_images_that_downloaded_and_warns_about_the_others(
@@ -213,7 +273,14 @@ async def test_generate_keeps_the_images_that_downloaded_and_warns_about_the_oth
     form = GenerationForm(prompt="storyboard", size=SMALL, sequential_image_generation="auto", max_images=2)
     done = await gen.generate(client, form, api_key=KEY, output_root=output_root)
     assert len(done.files) == 1
-    assert any("1 of 2 images could not be downloaded" in w for w in done.warnings)
+    (warning,) = done.warnings
+    assert warning.startswith("1 of 2 images could not be downloaded from Seedream: ")
+
+
+@pytest.mark.parametrize("shown", [None, "a generation", {"files": ["/etc/passwd"]}], ids=repr)
+async def test_download_all_before_any_generation_asks_for_one(shown: object) -> None:
+    with pytest.raises(ValidationError, match="Generate an image first"):
+        await gen.download_all(shown)
 
 
 # ---- references ------------------------------------------------------------------------------------
@@ -246,8 +313,8 @@ def test_use_as_reference_adds_the_selected_result() -> None:
     assert message == f"Added result 2 as reference 2 of {MAX_REFERENCES}."
 
 
-@pytest.mark.parametrize("selected", [None, 2, -1])
-def test_use_as_reference_without_a_selected_result_asks_to_click_one(selected: int | None) -> None:
+@pytest.mark.parametrize("selected", [None, 2, -1, "1", [1], True, 1.0], ids=repr)
+def test_use_as_reference_without_a_selected_result_asks_to_click_one(selected: object) -> None:
     with pytest.raises(ValidationError, match="Click a result"):
         gen.use_as_reference([], ["r1.jpg", "r2.jpg"], selected, url_count=0)
 
@@ -304,7 +371,7 @@ def test_reference_counts_and_the_max_images_limit() -> None:
 def test_history_keeps_the_newest_generations_first_up_to_the_limit(tmp_path: Path) -> None:
     def made(n: int) -> gen.Generation:
         return gen.Generation(datetime(2026, 1, 1, 12, 0, n % 60), f"prompt {n}", SMALL, (tmp_path / f"{n}.jpg",),
-                              tmp_path / f"{n}.zip", "✓")  # fmt: skip
+                              "✓")  # fmt: skip
 
     history: list[gen.Generation] = []
     for n in range(gen.HISTORY_LIMIT + 3):
