@@ -17,7 +17,7 @@ import time
 from dataclasses import dataclass, field
 from pathlib import Path
 
-from seedream_ui.client import _NO_KEY_MESSAGE, SeedreamClient
+from seedream_ui.client import NO_KEY_MESSAGE, SeedreamClient
 from seedream_ui.config import Settings
 from seedream_ui.errors import AuthenticationError, ValidationError
 from seedream_ui.outputs import RESULT_MAX_AGE_S, purge_older_than
@@ -29,7 +29,6 @@ PURGE_INTERVAL_S = 60.0
 # Far longer than any real key; a longer value is refused before it reaches a header (or a log).
 MAX_API_KEY_CHARS = 1024
 
-NO_KEY_MESSAGE = _NO_KEY_MESSAGE  # one wording for "no key", whichever layer notices
 
 
 @dataclass

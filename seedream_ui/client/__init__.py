@@ -22,7 +22,7 @@ failures -> errors, scrubbing), `_responses` (result types, parsing and checking
 policy), `sync` (the blocking wrapper).
 """
 
-from seedream_ui.client._async import SeedreamClient
+from seedream_ui.client._async import NO_KEY_MESSAGE, SeedreamClient
 from seedream_ui.client._limits import ResultLimits
 from seedream_ui.client._responses import GeneratedImage, GenerationResult
 from seedream_ui.client._retry import RETRY_STATUSES, parse_retry_after
@@ -34,6 +34,7 @@ install_log_filter()
 
 __all__ = [
     "DEFAULT_API_URL",
+    "NO_KEY_MESSAGE",
     "RETRY_STATUSES",
     "GeneratedImage",
     "GenerationResult",

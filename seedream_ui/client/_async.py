@@ -31,7 +31,7 @@ from seedream_ui.request import GenerateRequest
 
 logger = logging.getLogger("seedream_ui.client")
 
-_NO_KEY_MESSAGE = (
+NO_KEY_MESSAGE = (
     "No API key: set SEEDREAM_API_KEY in the environment or in .env, or paste your key in the key box."
 )
 _BAD_KEY_MESSAGE = (
@@ -199,7 +199,7 @@ class SeedreamClient:
     def _key_for(self, override: str | None) -> str:
         key = (override or "").strip() or self._api_key
         if not key:
-            raise AuthenticationError(_NO_KEY_MESSAGE)
+            raise AuthenticationError(NO_KEY_MESSAGE)
         if not _VISIBLE_ASCII.match(key):
             # httpx would refuse the header with an error that quotes it, key included.
             raise AuthenticationError(_BAD_KEY_MESSAGE)
