@@ -27,6 +27,11 @@ class Settings:
     # can run at once; the limit only bounds memory when a crowd arrives.
     concurrency: int = 64
     max_upload_mb: float = 30.0
+    # Visitors waiting beyond the running generations; more get "busy, try again in a minute" at once.
+    queue_max: int = 256
+    # Per client address: upload requests per minute, and megabytes of uploads kept on disk at once.
+    uploads_per_minute: int = 60
+    upload_quota_mb: float = 500.0
 
     @property
     def offline(self) -> bool:
@@ -36,6 +41,10 @@ class Settings:
     @property
     def max_upload_bytes(self) -> int:
         return int(self.max_upload_mb * 1024 * 1024)
+
+    @property
+    def upload_quota_bytes(self) -> int:
+        return int(self.upload_quota_mb * 1024 * 1024)
 
 
 # Environment variable -> (field, parser). `.env.example` documents each one.
@@ -47,6 +56,9 @@ _VARIABLES: dict[str, str] = {
     "SEEDREAM_MAX_RETRIES": "max_retries",
     "SEEDREAM_CONCURRENCY": "concurrency",
     "SEEDREAM_MAX_UPLOAD_MB": "max_upload_mb",
+    "SEEDREAM_QUEUE_MAX": "queue_max",
+    "SEEDREAM_UPLOADS_PER_MINUTE": "uploads_per_minute",
+    "SEEDREAM_UPLOAD_QUOTA_MB": "upload_quota_mb",
 }
 
 
@@ -65,6 +77,11 @@ def load_settings(environ: Mapping[str, str] | None = None, dotenv_path: str | N
         max_retries=int(_number(raw, "SEEDREAM_MAX_RETRIES", Settings.max_retries, whole=True)),
         concurrency=int(_number(raw, "SEEDREAM_CONCURRENCY", Settings.concurrency, positive=True, whole=True)),
         max_upload_mb=_number(raw, "SEEDREAM_MAX_UPLOAD_MB", Settings.max_upload_mb, positive=True),
+        queue_max=int(_number(raw, "SEEDREAM_QUEUE_MAX", Settings.queue_max, positive=True, whole=True)),
+        uploads_per_minute=int(
+            _number(raw, "SEEDREAM_UPLOADS_PER_MINUTE", Settings.uploads_per_minute, positive=True, whole=True)
+        ),
+        upload_quota_mb=_number(raw, "SEEDREAM_UPLOAD_QUOTA_MB", Settings.upload_quota_mb, positive=True),
     )
 
 
