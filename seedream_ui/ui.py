@@ -366,4 +366,6 @@ def launch_options(settings: Settings) -> dict[str, Any]:
         # Gradio's run history would keep every input in the browser's localStorage and show it again at
         # /gradio_api/runs, the key typed in the API key box included.
         "run_history": False,
+        # Gradio's /monitoring is public and prints its dashboard key to the log for anyone who asks.
+        "enable_monitoring": False,
     }

@@ -15,7 +15,7 @@ from typing import Any
 
 import httpx
 
-from seedream_ui.backend import Backend, create_backend
+from seedream_ui.backend import Backend
 from seedream_ui.config import Settings
 
 ROOT = Path(__file__).resolve().parent.parent
@@ -75,23 +75,18 @@ class RunningApp:
 
 @contextmanager
 def running_app(settings: Settings | None = None) -> Iterator[RunningApp]:
-    """The demo launched in this process on a free 127.0.0.1 port (offline preview unless a key is set)."""
-    from seedream_ui.ui import build_demo, launch_options
+    """The demo served in this process on a free 127.0.0.1 port, exactly as app.py serves it (offline preview
+    unless a key is set)."""
+    from seedream_ui.server import serve
 
-    settings = settings or Settings()
-    backend = create_backend(settings)
-    demo = build_demo(settings, backend)
     port = free_port()
-    demo.queue(default_concurrency_limit=settings.concurrency).launch(
-        server_name="127.0.0.1", server_port=port, prevent_thread_lock=True, quiet=True, **launch_options(settings)
-    )
+    served = serve(settings or Settings(), host="127.0.0.1", port=port, quiet=True)
     url = f"http://127.0.0.1:{port}/"
     try:
         wait_until_up(url)
-        yield RunningApp(url, backend, demo)
+        yield RunningApp(url, served.backend, served.demo)
     finally:
-        demo.close()
-        backend.close()
+        served.close()
 
 
 @dataclass
