@@ -53,6 +53,22 @@ class Guard:
         if scope["type"] != "http":
             await self.app(scope, receive, send)
             return
+        started = False
+
+        async def tracking_send(message: Message) -> None:
+            nonlocal started
+            started = started or message["type"] == "http.response.start"
+            await send(message)
+
+        try:
+            await self._handle(scope, receive, tracking_send)
+        except Exception as exc:  # noqa: BLE001  # a Gradio route failed on a bad request: one line, no traceback
+            log.warning("failed %s %s: %s: %s", scope["method"], scope["path"][:200], type(exc).__name__,
+                        str(exc).splitlines()[0][:200] if str(exc) else "")
+            if not started:
+                await _send_json(send, 500, {"detail": "The server could not handle this request."})
+
+    async def _handle(self, scope: Scope, receive: Receive, send: Send) -> None:
         path: str = scope["path"]
         client = scope["client"][0] if scope.get("client") else "unknown"
         run = _RUN.search(path)
