@@ -54,9 +54,11 @@ def free_port() -> int:
         return sock.getsockname()[1]
 
 
-def wait_until_up(url: str, timeout: float = 60.0) -> None:
+def wait_until_up(url: str, timeout: float = 60.0, process: subprocess.Popen[bytes] | None = None) -> None:
     deadline = time.monotonic() + timeout
     while time.monotonic() < deadline:
+        if process is not None and process.poll() is not None:
+            raise RuntimeError(f"the app exited with code {process.returncode} before answering")
         try:
             if httpx.get(url, timeout=2).status_code == 200:
                 return
@@ -100,7 +102,7 @@ class AppProcess:
 
 
 @contextmanager
-def app_process(tmp_path: Path, env: dict[str, str] | None = None, timeout: float = 90.0) -> Iterator[AppProcess]:
+def app_process(tmp_path: Path, env: dict[str, str] | None = None, timeout: float = 180.0) -> Iterator[AppProcess]:
     """`python app.py` exactly as a user starts it, with its output captured to a file."""
     port = free_port()
     full_env = {
@@ -114,7 +116,7 @@ def app_process(tmp_path: Path, env: dict[str, str] | None = None, timeout: floa
         )
     url = f"http://127.0.0.1:{port}/"
     try:
-        wait_until_up(url, timeout)
+        wait_until_up(url, timeout, process)
         yield AppProcess(url, process, log_path)
     finally:
         process.terminate()

@@ -12,6 +12,8 @@ Every refusal is one log line and a JSON `{"detail": ...}` answer, never a trace
 
 from __future__ import annotations
 
+import asyncio
+import contextlib
 import json
 import logging
 import re
@@ -53,15 +55,23 @@ class Guard:
         if scope["type"] != "http":
             await self.app(scope, receive, send)
             return
-        started = False
+        started = ended = False
 
         async def tracking_send(message: Message) -> None:
-            nonlocal started
+            nonlocal started, ended
             started = started or message["type"] == "http.response.start"
+            ended = message["type"] == "http.response.body" and not message.get("more_body", False)
             await send(message)
 
         try:
             await self._handle(scope, receive, tracking_send)
+        except asyncio.CancelledError:
+            # uvicorn cancels the event streams still open when the server stops; it would log each one as
+            # "Exception in ASGI application" with a traceback. The stream ends here, cleanly.
+            if started and not ended:
+                with contextlib.suppress(Exception):
+                    await send({"type": "http.response.body", "body": b"", "more_body": False})
+            return
         except Exception as exc:  # noqa: BLE001  # a Gradio route failed on a bad request: one line, no traceback
             log.warning("failed %s %s: %s: %s", scope["method"], scope["path"][:200], type(exc).__name__,
                         str(exc).splitlines()[0][:200] if str(exc) else "")

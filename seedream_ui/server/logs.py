@@ -3,12 +3,14 @@
 Gradio reports every bad request (a wrong input count, a pydantic error, an unknown fn_index) with
 `traceback.print_exc()` to stderr: anyone can flood the log with a loop of bad requests. `CondensedTracebacks`
 wraps stderr and turns each such traceback into its last line. Tracebacks written in one piece, as `logging`
-writes them (our own `log.exception` for a bug of ours), pass through whole.
+writes them (our own `log.exception` for a bug of ours), and anything the main thread writes (start-up,
+shutdown) pass through whole: visitors' requests are served on the server's own thread.
 """
 
 from __future__ import annotations
 
 import sys
+import threading
 from typing import TextIO
 
 _START = "Traceback (most recent call last):\n"
@@ -21,6 +23,8 @@ class CondensedTracebacks:
         self._inside = False
 
     def write(self, text: str) -> int:
+        if threading.current_thread() is threading.main_thread():
+            return self._stream.write(text)  # start-up and shutdown: not a visitor's doing, shown whole
         if text == _START:  # print_exc writes the header as a chunk of its own
             self._inside = True
             return len(text)
