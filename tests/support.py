@@ -33,6 +33,20 @@ CHROMIUM_ARGS = [
 ]
 
 
+DESKTOP = {"width": 1280, "height": 900}
+BROWSER_TIMEOUT_MS = 20_000
+
+
+def open_page(context: Any, url: str) -> Any:
+    """A new tab of `context` (a Playwright BrowserContext) on the demo, once its Generate button shows."""
+    from playwright.sync_api import expect
+
+    page = context.new_page()
+    page.goto(url)
+    expect(page.locator("#generate")).to_be_visible()
+    return page
+
+
 def generate_inputs(prompt: str = "a lighthouse at dusk", **fields: Any) -> dict[str, Any]:
     """Every parameter of the app's /generate endpoint, at cheap defaults; `fields` override them."""
     return {
