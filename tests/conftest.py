@@ -64,7 +64,7 @@ def browser() -> Iterator[Browser]:
 @pytest.fixture
 def context(browser: Browser) -> Iterator[BrowserContext]:
     """A fresh browser context per test: its own cookies and storage, so its own Gradio session."""
-    ctx = browser.new_context(viewport=DESKTOP, accept_downloads=True)
+    ctx = browser.new_context(viewport=DESKTOP, accept_downloads=True)  # type: ignore[arg-type]  # a ViewportSize dict
     ctx.set_default_timeout(BROWSER_TIMEOUT_MS)
     yield ctx
     ctx.close()
