@@ -304,6 +304,7 @@ def test_stopping_with_generations_in_flight_is_quick_and_leaves_no_files(tmp_pa
 # ============================================================================================================
 
 HEAVY_SIDE = 10_950  # ~120 MP of one colour: a PNG of a few hundred KB
+PAGE_PATIENCE_S = 30.0  # a bystander who waited this long has long given up
 
 
 @pytest.fixture(scope="module")
@@ -338,13 +339,16 @@ def test_a_bystander_gets_the_page_while_three_visitors_send_heavy_references(
             visitors = [pool.submit(heavy_visitor, n) for n in range(1, 4)]
             while not all(v.done() for v in visitors):
                 started = time.monotonic()
-                page = httpx.get(running.url, timeout=120)
+                try:
+                    status = httpx.get(running.url, timeout=PAGE_PATIENCE_S).status_code
+                except httpx.TimeoutException:
+                    status = None  # the page never came: recorded as the full patience
                 waits.append(time.monotonic() - started)
-                assert page.status_code == 200
+                assert status in (200, None)
                 time.sleep(0.2)
             outcomes = [v.result() for v in visitors]
         peak = peak_rss_mb(running.process.pid)
 
     assert all("event: complete" in o or "event: error" in o for o in outcomes)
-    assert max(waits) < 1.0, f"the page took up to {max(waits):.1f} s"
+    assert max(waits) < 1.0, f"the page took up to {max(waits):.1f} s (of {len(waits)} tries)"
     assert peak < 1500, f"peak memory {peak:.0f} MB"
