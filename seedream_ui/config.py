@@ -30,7 +30,7 @@ class Settings:
     # Visitors waiting beyond the running generations; more get "busy, try again in a minute" at once.
     queue_max: int = 256
     # Per client address: upload requests per minute, and megabytes of uploads kept on disk at once.
-    uploads_per_minute: int = 60
+    uploads_per_minute: int = 300
     upload_quota_mb: float = 500.0
 
     @property
