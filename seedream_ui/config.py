@@ -59,6 +59,11 @@ class Settings:
     # Memory all visitors' reference decoding may use at once (seedream_ui/references/limits.py says why 768).
     decode_memory_mb: float = 768.0
     mcp: bool = True  # the MCP tool for agents at /gradio_api/mcp/ (seedream_ui/mcp_tool.py)
+    # Visitors waiting beyond the running generations; more get "busy, try again in a minute" at once.
+    queue_max: int = 256
+    # Per client address: upload requests per minute, and megabytes of uploads kept on disk at once.
+    uploads_per_minute: int = 300
+    upload_quota_mb: float = 500.0
 
     @property
     def offline(self) -> bool:
@@ -72,6 +77,8 @@ class Settings:
     @property
     def decode_memory_bytes(self) -> int:
         return int(self.decode_memory_mb * 1024 * 1024)
+    def upload_quota_bytes(self) -> int:
+        return int(self.upload_quota_mb * 1024 * 1024)
 
 
 # Environment variable -> (field, parser). `.env.example` documents each one.
@@ -97,6 +104,9 @@ _VARIABLES: dict[str, str] = {
     "SEEDREAM_SHARE_DAYS": "share_days",
     "SEEDREAM_SHARE_MAX_MB_PER_VISITOR": "share_max_mb_per_visitor",
     "SEEDREAM_SHARE_MAX_MB": "share_max_mb",
+    "SEEDREAM_QUEUE_MAX": "queue_max",
+    "SEEDREAM_UPLOADS_PER_MINUTE": "uploads_per_minute",
+    "SEEDREAM_UPLOAD_QUOTA_MB": "upload_quota_mb",
 }
 
 
@@ -131,6 +141,11 @@ def load_settings(environ: Mapping[str, str] | None = None, dotenv_path: str | N
             raw, "SEEDREAM_SHARE_MAX_MB_PER_VISITOR", Settings.share_max_mb_per_visitor, positive=True
         ),
         share_max_mb=_number(raw, "SEEDREAM_SHARE_MAX_MB", Settings.share_max_mb, positive=True),
+        queue_max=int(_number(raw, "SEEDREAM_QUEUE_MAX", Settings.queue_max, positive=True, whole=True)),
+        uploads_per_minute=int(
+            _number(raw, "SEEDREAM_UPLOADS_PER_MINUTE", Settings.uploads_per_minute, positive=True, whole=True)
+        ),
+        upload_quota_mb=_number(raw, "SEEDREAM_UPLOAD_QUOTA_MB", Settings.upload_quota_mb, positive=True),
     )
 
 

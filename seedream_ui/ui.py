@@ -296,4 +296,6 @@ def launch_options(settings: Settings) -> dict[str, Any]:
         # /gradio_api/runs, the key typed in the API key box included.
         "run_history": False,
         **mcp_tool.launch_options(settings),  # MCP (issue 13): the generate_image tool at /gradio_api/mcp/
+        # Gradio's /monitoring is public and prints its dashboard key to the log for anyone who asks.
+        "enable_monitoring": False,
     }

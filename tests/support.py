@@ -15,7 +15,7 @@ from typing import Any
 
 import httpx
 
-from seedream_ui.backend import Backend, create_backend
+from seedream_ui.backend import Backend
 from seedream_ui.config import Settings
 
 ROOT = Path(__file__).resolve().parent.parent
@@ -31,6 +31,20 @@ CHROMIUM_ARGS = [
     "--disable-component-update",
     "--disable-sync",
 ]
+
+
+DESKTOP = {"width": 1280, "height": 900}
+BROWSER_TIMEOUT_MS = 20_000
+
+
+def open_page(context: Any, url: str) -> Any:
+    """A new tab of `context` (a Playwright BrowserContext) on the demo, once its Generate button shows."""
+    from playwright.sync_api import expect
+
+    page = context.new_page()
+    page.goto(url)
+    expect(page.locator("#generate")).to_be_visible()
+    return page
 
 
 def generate_inputs(prompt: str = "a lighthouse at dusk", **fields: Any) -> dict[str, Any]:
@@ -54,9 +68,11 @@ def free_port() -> int:
         return sock.getsockname()[1]
 
 
-def wait_until_up(url: str, timeout: float = 60.0) -> None:
+def wait_until_up(url: str, timeout: float = 60.0, process: subprocess.Popen[bytes] | None = None) -> None:
     deadline = time.monotonic() + timeout
     while time.monotonic() < deadline:
+        if process is not None and process.poll() is not None:
+            raise RuntimeError(f"the app exited with code {process.returncode} before answering")
         try:
             if httpx.get(url, timeout=2).status_code == 200:
                 return
@@ -75,23 +91,18 @@ class RunningApp:
 
 @contextmanager
 def running_app(settings: Settings | None = None) -> Iterator[RunningApp]:
-    """The demo launched in this process on a free 127.0.0.1 port (offline preview unless a key is set)."""
-    from seedream_ui.ui import build_demo, launch_options
+    """The demo served in this process on a free 127.0.0.1 port, exactly as app.py serves it (offline preview
+    unless a key is set)."""
+    from seedream_ui.server import serve
 
-    settings = settings or Settings()
-    backend = create_backend(settings)
-    demo = build_demo(settings, backend)
     port = free_port()
-    demo.queue(default_concurrency_limit=settings.concurrency).launch(
-        server_name="127.0.0.1", server_port=port, prevent_thread_lock=True, quiet=True, **launch_options(settings)
-    )
+    served = serve(settings or Settings(), host="127.0.0.1", port=port, quiet=True)
     url = f"http://127.0.0.1:{port}/"
     try:
         wait_until_up(url)
-        yield RunningApp(url, backend, demo)
+        yield RunningApp(url, served.backend, served.demo)
     finally:
-        demo.close()
-        backend.close()
+        served.close()
 
 
 @dataclass
@@ -105,7 +116,7 @@ class AppProcess:
 
 
 @contextmanager
-def app_process(tmp_path: Path, env: dict[str, str] | None = None, timeout: float = 90.0) -> Iterator[AppProcess]:
+def app_process(tmp_path: Path, env: dict[str, str] | None = None, timeout: float = 180.0) -> Iterator[AppProcess]:
     """`python app.py` exactly as a user starts it, with its output captured to a file."""
     port = free_port()
     full_env = {
@@ -119,7 +130,7 @@ def app_process(tmp_path: Path, env: dict[str, str] | None = None, timeout: floa
         )
     url = f"http://127.0.0.1:{port}/"
     try:
-        wait_until_up(url, timeout)
+        wait_until_up(url, timeout, process)
         yield AppProcess(url, process, log_path)
     finally:
         process.terminate()
