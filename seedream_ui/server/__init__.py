@@ -24,10 +24,10 @@ from starlette.middleware import Middleware
 
 from seedream_ui.backend import Backend, create_backend
 from seedream_ui.config import Settings
+from seedream_ui.references import set_decode_budget
 from seedream_ui.request import MAX_REFERENCES
 from seedream_ui.server.guard import NO_FETCH, Guard
 from seedream_ui.server.uploads import MULTIPART_OVERHEAD, UploadLedger
-from seedream_ui.references import set_decode_budget
 from seedream_ui.ui import build_demo, launch_options
 
 log = logging.getLogger("seedream_ui.server")

@@ -72,7 +72,7 @@ class Guard:
                 with contextlib.suppress(Exception):
                     await send({"type": "http.response.body", "body": b"", "more_body": False})
             return
-        except Exception as exc:  # noqa: BLE001  # a Gradio route failed on a bad request: one line, no traceback
+        except Exception as exc:  # a Gradio route failed on a bad request: one line, no traceback
             log.warning("failed %s %s: %s: %s", scope["method"], scope["path"][:200], type(exc).__name__,
                         str(exc).splitlines()[0][:200] if str(exc) else "")
             if not started:
