@@ -141,7 +141,7 @@ def tool_content(done: gen.Generation, file_url: Any) -> list[Any]:
     return content
 
 
-def install(demo: Any) -> bool:
+def install(demo: Any, backend: Backend) -> bool:
     """Offer only `generate_image` on the demo's Gradio MCP server (which exists once the app is created).
 
     False if Gradio has no MCP server for it (it printed why, e.g. the `mcp` package is missing)."""
@@ -149,7 +149,6 @@ def install(demo: Any) -> bool:
     from mcp import types
 
     gradio_mcp = demo.mcp_server_obj
-    backend: Backend = demo.backend
     if gradio_mcp is None:
         return False
     # Gradio's own tools (the page's /generate) are neither listed, nor callable, nor in /gradio_api/mcp/schema.
@@ -224,20 +223,20 @@ def schema() -> list[dict[str, Any]]:
     return [{"name": TOOL_NAME, "description": DESCRIPTION, "inputSchema": input_schema(), "meta": meta}]
 
 
-@asynccontextmanager
-async def _lifespan(app: Any) -> AsyncIterator[None]:
-    # Runs at app start-up, after Gradio created its MCP server and before any request is served.
-    from starlette.responses import JSONResponse
-    from starlette.routing import Route
-
-    if install(app.get_blocks()):
-        # Ahead of Gradio's own /schema (mounted with the MCP route), which would list Gradio's derived tools.
-        app.router.routes.insert(0, Route("/gradio_api/mcp/schema", lambda _request: JSONResponse(schema())))
-    yield
-
-
-def launch_options(settings: Settings) -> dict[str, Any]:
-    """What `launch()` (or `gr.mount_gradio_app`) needs for the MCP tool: merge into its keyword arguments."""
+def launch_options(settings: Settings, backend: Backend) -> dict[str, Any]:
+    """What `launch()` needs for the MCP tool: merge into its keyword arguments (app_kwargs carries a lifespan)."""
     if not settings.mcp:
         return {"mcp_server": False}
-    return {"mcp_server": True, "app_kwargs": {"lifespan": _lifespan}}
+
+    @asynccontextmanager
+    async def lifespan(app: Any) -> AsyncIterator[None]:
+        # Runs at app start-up, after Gradio created its MCP server and before any request is served.
+        from starlette.responses import JSONResponse
+        from starlette.routing import Route
+
+        if install(app.get_blocks(), backend):
+            # Ahead of Gradio's own /schema (mounted with the MCP route), which would list Gradio's derived tools.
+            app.router.routes.insert(0, Route("/gradio_api/mcp/schema", lambda _request: JSONResponse(schema())))
+        yield
+
+    return {"mcp_server": True, "app_kwargs": {"lifespan": lifespan}}

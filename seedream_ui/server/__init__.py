@@ -22,6 +22,7 @@ import httpx
 from gradio import processing_utils
 from starlette.middleware import Middleware
 
+from seedream_ui import mcp_tool
 from seedream_ui.backend import Backend, create_backend
 from seedream_ui.config import Settings
 from seedream_ui.references import set_decode_budget
@@ -79,7 +80,7 @@ def serve(settings: Settings, *, host: str | None = None, port: int | None = Non
     processing_utils.async_transport = NoFetchTransport()  # type: ignore[assignment]
     demo.queue(default_concurrency_limit=settings.concurrency, max_size=settings.queue_max, api_open=False)
     guard = Middleware(Guard, ledger=ledger, queued_names=lambda: _queued_names(demo))
-    options = launch_options(settings)
+    options = launch_options(settings) | mcp_tool.launch_options(settings, backend)
     # The MCP tool brings its own app_kwargs (a lifespan); the guard's middleware joins them.
     app_kwargs = {**options.pop("app_kwargs", {}), "middleware": [guard]}
     demo.launch(
