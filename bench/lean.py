@@ -131,7 +131,7 @@ async def burst_row(
     data = generate_data()
     fields = ("alone_s", "burst_s", "failed", "served", "mb_per_gen", "cpu_per_gen_s", "others_cpu_s")
     out: dict[str, Any] = {n: {f: [] for f in fields} for n in sides}
-    for name, child in sides.items():  # warm-up: a first burst grows pools and caches once
+    for child in sides.values():  # warm-up: a first burst grows pools and caches once
         await crowd(child.url, min(visitors, 16), data)
     for i in range(rounds):
         order = SIDES if i % 2 == 0 else SIDES[::-1]
@@ -144,7 +144,7 @@ async def burst_row(
             cpu_before = [cpu_seconds(child.pid), cpu_seconds(stub.pid), cpu_seconds()]
             wall, visits = await crowd(child.url, visitors, data)
             cpu = [after - before for after, before in zip([cpu_seconds(child.pid), cpu_seconds(stub.pid),
-                                                           cpu_seconds()], cpu_before)]  # fmt: skip
+                                                           cpu_seconds()], cpu_before, strict=True)]  # fmt: skip
             peak = peak_rss_mb(child.pid)
             into["cpu_per_gen_s"].append(cpu[0] / visitors)
             into["others_cpu_s"].append({"stand-in": cpu[1], "visitors": cpu[2]})

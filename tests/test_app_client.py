@@ -194,7 +194,7 @@ def test_python_app_py_with_a_key_generates_and_never_logs_the_key(
         assert status.startswith("✓ 1 image")
         # Bad input: a message each, and no traceback in the log.
         for bad in ({"watermark": "false"}, {"image": "not-a-gallery"}, {"max_images": [2]}):
-            with pytest.raises(AppError, match="must be|images must be"):
+            with pytest.raises(AppError, match="must be"):
                 generate(client, "bad input", **bad)
         stub.queue_faults(["401"])
         with pytest.raises(AppError, match="rejected"):

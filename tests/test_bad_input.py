@@ -16,6 +16,7 @@ import base64
 import io
 import json
 import os
+import re
 import struct
 import unicodedata
 import zlib
@@ -156,7 +157,7 @@ def documented_differences(fields: dict[str, Any], accepted: bool) -> tuple[list
         cases.append("padded reference")
         fixed["images"] = ours.images
     trimmed = [item.strip() for item in fields.get("images") or ()]
-    if any(raw.lower().startswith("data:") and raw != sent for raw, sent in zip(trimmed, ours.images)):
+    if any(raw.lower().startswith("data:") and raw != sent for raw, sent in zip(trimmed, ours.images, strict=True)):
         cases.append("relabelled data URI")
         fixed["images"] = ours.images
     if isinstance(fields.get("max_images"), float):
@@ -671,7 +672,7 @@ def test_a_2000_word_prompt_is_sent_whole_with_one_warning(client: Client, stub:
 
 @pytest.mark.parametrize("blank", ["", "   ", "\n\n\t", "\u200b\u200b", "\x00\x01"], ids=repr)
 def test_a_blank_prompt_is_refused_before_any_request(client: Client, stub: StubServer, blank: str) -> None:
-    with pytest.raises(AppError, match="Write a prompt first: describe the image you want."):
+    with pytest.raises(AppError, match=re.escape("Write a prompt first: describe the image you want.")):
         generate(client, prompt=blank)
     assert stub.requests() == []
 

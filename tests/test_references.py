@@ -50,7 +50,7 @@ RED, GREEN, BLUE, CYAN = (220, 20, 20), (20, 200, 20), (20, 20, 220), (0, 255, 2
 
 
 def close(colour: tuple[int, ...], expected: tuple[int, ...], tolerance: int = 40) -> bool:
-    return all(abs(a - b) <= tolerance for a, b in zip(colour, expected))
+    return all(abs(a - b) <= tolerance for a, b in zip(colour, expected, strict=True))
 
 
 # --------------------------------------------------------------------------------------------------------

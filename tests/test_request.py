@@ -547,7 +547,7 @@ def test_validated_fields_have_the_types_the_api_expects(request: GenerateReques
     assert isinstance(validated.images, tuple)
     assert validated.max_images is None or type(validated.max_images) is int
     assert validated.prompt == validated.prompt.strip() and validated.prompt
-    assert validated.size in {"2K", "4K"} or "x" in validated.size and " " not in validated.size
+    assert validated.size in {"2K", "4K"} or ("x" in validated.size and " " not in validated.size)
 
 
 class TestBase64IsCheckedWhole:

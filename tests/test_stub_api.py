@@ -330,7 +330,7 @@ def test_the_watermark_is_drawn_in_the_bottom_right_corner_only_when_asked(http:
 
     def difference(box: tuple[int, int, int, int]) -> int:
         a, b = marked.crop(box).tobytes(), plain.crop(box).tobytes()
-        return sum(abs(x - y) for x, y in zip(a, b)) // len(a)
+        return sum(abs(x - y) for x, y in zip(a, b, strict=True)) // len(a)
 
     assert difference(corner) > 10  # white text with a dark outline on a smooth gradient
     assert difference(top_left) < 2
