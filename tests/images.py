@@ -26,7 +26,8 @@ GREY = 120  # the default colour of a single-band image (L, I;16, 1)
 def solid(size: tuple[int, int] = (16, 12), colour: tuple[int, ...] | int | None = None, mode: str = "RGB") -> Image.Image:
     """A one-colour picture: red by default, opaque mid grey in a grey mode (L, LA, I;16, 1, P's index)."""
     if colour is None:
-        colour = {1: GREY, 2: (GREY, 255)}.get(Image.getmodebands(mode), RED)
+        bands = Image.getmodebands(mode)
+        colour = GREY if bands == 1 else (GREY, 255) if bands == 2 else RED
     return Image.new(mode, size, colour)
 
 
