@@ -77,7 +77,7 @@ def run(quick: bool = False) -> Row:
         baseline_label="the client alone (SeedreamClient -> stand-in, same request)",
         target_label=f"added time under {TARGET_S * 1000:.0f} ms",
     )
-    request, _ = build_request(GenerationForm(prompt=PROMPT, size="2K"))  # exactly what the app sends
+    request, _ = asyncio.run(build_request(GenerationForm(prompt=PROMPT, size="2K")))  # exactly what the app sends
     with (
         stub_process(latency=0.0) as stub,
         app_process(stub.url) as app,
