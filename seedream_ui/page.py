@@ -166,8 +166,8 @@ def _build_advanced(page: Page, backend: Backend) -> None:
     with gr.Accordion("Advanced settings", open=False, elem_id="advanced"):
         page.watermark = gr.Checkbox(value=True, label="Add Seedream's 'AI generated' watermark")
         page.optimize_prompt_mode = gr.Radio(
-            list(OPTIMIZE_MODES), value="standard", label="Prompt optimisation",
-            info="standard: better results; fast: quicker",
+            list(OPTIMIZE_MODES), value="standard", label="Prompt optimisation", interactive=False,
+            info="Seedream 4.5 supports only standard ('fast' is Seedream 4.0's)", elem_id="optimize-mode",
         )  # fmt: skip
         page.sequential_image_generation = gr.Radio(
             [("Single image", "disabled"), ("Image sequence (model decides)", "auto")],
