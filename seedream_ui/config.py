@@ -59,6 +59,8 @@ class Settings:
     # Memory all visitors' reference decoding may use at once (seedream_ui/references/limits.py says why 768).
     decode_memory_mb: float = 768.0
     mcp: bool = True  # the MCP tool for agents at /gradio_api/mcp/ (seedream_ui/mcp_tool.py)
+    # Seconds the offline preview's stand-in waits before answering, so the page waits as with the real API.
+    preview_latency: float = 0.0
 
     @property
     def offline(self) -> bool:
@@ -94,6 +96,7 @@ _VARIABLES: dict[str, str] = {
     "SEEDREAM_REDIS_URL": "redis_url",
     "SEEDREAM_DECODE_MEMORY_MB": "decode_memory_mb",
     "SEEDREAM_MCP": "mcp",
+    "SEEDREAM_PREVIEW_LATENCY": "preview_latency",
     "SEEDREAM_SHARE_DAYS": "share_days",
     "SEEDREAM_SHARE_MAX_MB_PER_VISITOR": "share_max_mb_per_visitor",
     "SEEDREAM_SHARE_MAX_MB": "share_max_mb",
@@ -126,6 +129,7 @@ def load_settings(environ: Mapping[str, str] | None = None, dotenv_path: str | N
         redis_url=_redis_url(raw["SEEDREAM_REDIS_URL"]) if raw["SEEDREAM_REDIS_URL"] else None,
         decode_memory_mb=_number(raw, "SEEDREAM_DECODE_MEMORY_MB", Settings.decode_memory_mb, positive=True),
         mcp=_flag(raw, "SEEDREAM_MCP", Settings.mcp),
+        preview_latency=_number(raw, "SEEDREAM_PREVIEW_LATENCY", Settings.preview_latency),
         share_days=_number(raw, "SEEDREAM_SHARE_DAYS", Settings.share_days),
         share_max_mb_per_visitor=_number(
             raw, "SEEDREAM_SHARE_MAX_MB_PER_VISITOR", Settings.share_max_mb_per_visitor, positive=True

@@ -4,6 +4,7 @@ page.py, the logic in generation.py and below."""
 from __future__ import annotations
 
 import logging
+import time
 from typing import Any
 
 import gradio as gr
@@ -22,6 +23,10 @@ from seedream_ui.errors import (
 )
 from seedream_ui.outputs import RESULT_MAX_AGE_S
 from seedream_ui.page import ASSETS, GALLERY_REFUSAL, Page, build_layout
+from seedream_ui.ui_iterate import head as iterate_head  # iterating (issue 12)
+from seedream_ui.ui_iterate import wire as wire_iterate
+from seedream_ui.ui_iterate import wire_first as wire_iterate_first
+from seedream_ui.waits import result_captions, wait_key
 
 log = logging.getLogger("seedream_ui.ui")
 
@@ -75,6 +80,7 @@ def build_demo(settings: Settings | None = None, backend: Backend | None = None)
     # Gradio's own cache (uploads, and files it copies) ages out with our results.
     with gr.Blocks(title="Seedream 4.5", delete_cache=(int(PURGE_INTERVAL_S) * 60, RESULT_MAX_AGE_S)) as demo:
         build_layout(page, backend)
+        wire_iterate_first(page, backend)  # before the page's own listeners on the same triggers (see there)
         _wire_hints(page)
         _wire_references(page)
         _wire_generate(page, backend, settings)
@@ -172,7 +178,10 @@ def _wire_generate(page: Page, backend: Backend, settings: Settings) -> None:
                 max_images=max_images,
             )
             progress(0.05, desc="Sending to Seedream…")
+            started = time.monotonic()
             done = await gen.generate(client, form, api_key=key, output_root=backend.output_root)
+            kind = wait_key(size, sequential_image_generation, max_images)
+            backend.wait_times.record(kind, time.monotonic() - started)  # the next wait's estimate
         except SeedreamError as exc:
             raise _error(exc) from None
         except Exception:  # a bug of ours: log it for us, show something useful to the user
@@ -184,7 +193,7 @@ def _wire_generate(page: Page, backend: Backend, settings: Settings) -> None:
         return _shown(page, done) | {page.history: gen.add_to_history(history or [], done), page.selected: None}
 
     event = gr.on(
-        [page.run.click, page.prompt.submit],
+        [page.run.click],  # and Ctrl/Cmd+Enter in the prompt (assets/iterate.js clicks Generate)
         generate,
         [page.prompt, page.size, page.image, page.image_urls, page.watermark, page.optimize_prompt_mode,
          page.sequential_image_generation, page.max_images, page.api_key, page.history],
@@ -204,6 +213,7 @@ def _wire_generate(page: Page, backend: Backend, settings: Settings) -> None:
     # download the whole history again (up to 20 generations) along with its own results.
     event.success(_history_items, page.history, page.history_gallery, **FAST)
     page.stop.click(None, cancels=[event], api_visibility="private")
+    wire_iterate(page, event)  # the wait line, Stop's status, the status after a failure
 
 
 def _wire_results(page: Page) -> None:
@@ -275,7 +285,7 @@ def _max_images_slider(reference_count: int, sequential: str, current: float | N
 
 def _shown(page: Page, done: gen.Generation) -> dict[Any, Any]:
     return {
-        page.results: [(str(path), path.name) for path in done.files],
+        page.results: result_captions(done.files),  # "1 of 3 · name" for a sequence
         page.download_all: gr.DownloadButton(visible=True),
         page.status: done.status,
         page.shown: done,
@@ -296,5 +306,6 @@ def launch_options(settings: Settings) -> dict[str, Any]:
         # Gradio's run history would keep every input in the browser's localStorage and show it again at
         # /gradio_api/runs, the key typed in the API key box included.
         "run_history": False,
+        "head": iterate_head(),  # Ctrl/Cmd+Enter, Esc, the elapsed-time counter (issue 12)
         **mcp_tool.launch_options(settings),  # MCP (issue 13): the generate_image tool at /gradio_api/mcp/
     }
