@@ -86,7 +86,7 @@ def build_demo(settings: Settings | None = None, backend: Backend | None = None)
         _wire_generate(page, backend, settings)
         _wire_results(page)
         _wire_download(page)
-    demo.backend = backend  # type: ignore[attr-defined]  # mcp_tool.install finds the page's backend here
+    demo.backend = backend  # mcp_tool.install finds the page's backend here
     return demo
 
 

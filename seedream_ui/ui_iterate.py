@@ -40,8 +40,8 @@ def head() -> str:
 def wait_html(backend: Backend, size: object, sequential: object, max_images: object) -> str:
     estimate = html.escape(waits.estimate_text(backend.wait_times, size, sequential, max_images))
     return (
-        '<div class="waiting" role="status">⏳ Waiting for Seedream: <span class="elapsed">0 s</span>'
-        f' · <span class="estimate">{estimate}</span> · <kbd>Esc</kbd> stops waiting</div>'
+        '<div class="waiting" role="status">Waiting for Seedream: <span class="elapsed">0 s</span>'
+        f' · <span class="estimate">{estimate}</span></div>'
     )
 
 

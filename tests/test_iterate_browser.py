@@ -46,9 +46,9 @@ def shots(page: Page, name: str) -> None:
     """The state as a visitor sees it, at desktop and at phone width."""
     SHOTS.mkdir(parents=True, exist_ok=True)
     for label, viewport in (("1280", DESKTOP), ("375", PHONE)):
-        page.set_viewport_size(viewport)
+        page.set_viewport_size({"width": viewport["width"], "height": viewport["height"]})
         page.screenshot(path=str(SHOTS / f"{name}-{label}.png"), full_page=True)
-    page.set_viewport_size(DESKTOP)
+    page.set_viewport_size({"width": DESKTOP["width"], "height": DESKTOP["height"]})
 
 
 @pytest.fixture(scope="module")
