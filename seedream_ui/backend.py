@@ -23,6 +23,7 @@ from seedream_ui.errors import AuthenticationError, ValidationError
 from seedream_ui.outputs import RESULT_MAX_AGE_S, purge_older_than
 from seedream_ui.request import type_name
 from seedream_ui.stub_api import StubConfig, StubServer
+from seedream_ui.waits import WaitTimes
 
 # Purging lists every result folder (58 ms at 10,000 of them): once a minute is plenty.
 PURGE_INTERVAL_S = 60.0
@@ -40,6 +41,7 @@ class Backend:
     preview_key: str | None = field(default=None, repr=False)
     stub: StubServer | None = None
     last_purge: float | None = None  # time.monotonic() of the last purge of old results
+    wait_times: WaitTimes = field(default_factory=WaitTimes)  # recent durations, for the page's estimate
 
     @property
     def offline(self) -> bool:
@@ -117,7 +119,7 @@ def create_backend(settings: Settings) -> Backend:
     if settings.offline:
         # A random key shared only between this process and its own stand-in.
         backend.preview_key = secrets.token_urlsafe(16)
-        backend.stub = StubServer(StubConfig(api_key=backend.preview_key))
+        backend.stub = StubServer(StubConfig(api_key=backend.preview_key, latency=settings.preview_latency))
         backend.stub.start()
         backend.preview_client = SeedreamClient.from_settings(settings, api_url=backend.stub.url, max_retries=0)
     atexit.register(backend.close)

@@ -63,8 +63,9 @@ def build_parser() -> argparse.ArgumentParser:
     )  # fmt: skip
     generate.add_argument("--no-watermark", action="store_true", help="ask for images without the watermark")
     generate.add_argument(
-        "--optimize-prompt", choices=OPTIMIZE_MODES, default="standard",
-        help="prompt optimisation mode (default: %(default)s, as on the page)",
+        "--optimize-prompt", default="standard", metavar="|".join(OPTIMIZE_MODES),
+        # No argparse `choices`: request.py owns the rule and its message (why 'fast' is refused on 4.5).
+        help="prompt optimisation mode (default: %(default)s; Seedream 4.5 supports only standard)",
     )  # fmt: skip
     generate.add_argument("--out", default=".", metavar="DIR", help="folder for the results (default: here)")
     generate.add_argument("--json", action="store_true", help="print one JSON record on stdout")

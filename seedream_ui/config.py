@@ -66,6 +66,9 @@ class Settings:
     # The MCP tool for agents at /gradio_api/mcp/ (seedream_ui/mcp_tool.py).
     mcp: bool = True
 
+    # Seconds the offline preview's stand-in waits before answering, so the page waits as with the real API.
+    preview_latency: float = 0.0
+
     @property
     def offline(self) -> bool:
         """No key configured: the demo runs against the local stand-in API."""
@@ -191,6 +194,7 @@ _VARIABLES: dict[str, tuple[str, Parser]] = {
     "SEEDREAM_SHARE_MAX_MB_PER_VISITOR": ("share_max_mb_per_visitor", _positive),
     "SEEDREAM_SHARE_MAX_MB": ("share_max_mb", _positive),
     "SEEDREAM_MCP": ("mcp", _flag),
+    "SEEDREAM_PREVIEW_LATENCY": ("preview_latency", _zero_or_more),
 }
 
 

@@ -11,6 +11,7 @@ import pydantic
 from gradio.components.gallery import GalleryData
 
 from seedream_ui import generation as gen
+from seedream_ui import page_iterate
 from seedream_ui.backend import Backend
 from seedream_ui.request import MAX_REFERENCES, OPTIMIZE_MODES
 from seedream_ui.sizes import DEFAULT_SIZE, presets
@@ -88,6 +89,9 @@ class Page:
     history: gr.State  # this browser session's generations, newest first
     selected: gr.State  # index of the result clicked in the gallery
     shown: gr.State  # the generation whose results are shown, for "Download all"
+    wait: gr.HTML  # iterating (issue 12, page_iterate.py): the live wait line, ...
+    keys_hint: gr.Markdown  # ... the keyboard hint ...
+    sequence_hint: gr.Markdown  # ... and how to ask a sequence for N images
 
 
 def build_layout(page: Page, backend: Backend) -> None:
@@ -125,6 +129,7 @@ def _build_prompt(page: Page) -> None:
     with gr.Row():
         page.run = gr.Button("Generate", variant="primary", scale=3, elem_id="generate")
         page.stop = gr.Button("Stop waiting", variant="stop", scale=1, elem_id="stop")
+    page_iterate.build_wait(page)
 
 
 def _build_size(page: Page) -> None:
@@ -166,8 +171,8 @@ def _build_advanced(page: Page, backend: Backend) -> None:
     with gr.Accordion("Advanced settings", open=False, elem_id="advanced"):
         page.watermark = gr.Checkbox(value=True, label="Add Seedream's 'AI generated' watermark")
         page.optimize_prompt_mode = gr.Radio(
-            list(OPTIMIZE_MODES), value="standard", label="Prompt optimisation",
-            info="standard: better results; fast: quicker",
+            list(OPTIMIZE_MODES), value="standard", label="Prompt optimisation", interactive=False,
+            info="Seedream 4.5 supports only standard ('fast' is Seedream 4.0's)", elem_id="optimize-mode",
         )  # fmt: skip
         page.sequential_image_generation = gr.Radio(
             [("Single image", "disabled"), ("Image sequence (model decides)", "auto")],
@@ -185,6 +190,7 @@ def _build_advanced(page: Page, backend: Backend) -> None:
             visible=False,
             elem_id="max-images",
         )
+        page_iterate.build_sequence_hint(page)
         page.api_key = gr.Textbox(
             value="",
             label="Your Seedream API key",

@@ -15,7 +15,9 @@ from seedream_ui.sizes import DEFAULT_SIZE, validate_size
 MAX_REFERENCES = 14
 # Seedream 4.x documentation: reference images plus generated images may not exceed 15.
 MAX_TOTAL_IMAGES = 15
-OPTIMIZE_MODES: tuple[str, ...] = ("standard", "fast")
+# Seedream 4.5 supports only "standard" prompt optimisation ("fast" is Seedream 4.0's: see api-notes.md).
+OPTIMIZE_MODES: tuple[str, ...] = ("standard",)
+UNSUPPORTED_OPTIMIZE_MODES: tuple[str, ...] = ("fast",)
 SEQUENTIAL_MODES: tuple[str, ...] = ("disabled", "auto")
 # The reference page recommends prompts of at most 300 Chinese characters or 600 English words.
 RECOMMENDED_MAX_WORDS = 600
@@ -27,7 +29,7 @@ MAX_URL_CHARS = 8_192  # a common server limit for a request line; no image URL 
 MAX_URL_LINES = 100  # lines in the URL box, blank ones included; at most 14 may hold URLs
 
 SequentialMode = Literal["disabled", "auto"]
-OptimizeMode = Literal["standard", "fast"]
+OptimizeMode = Literal["standard"]
 
 _IMAGE_MIME = re.compile(r"image/[a-z0-9.+-]+", re.IGNORECASE)
 _CJK = re.compile(r"[\u3400-\u4dbf\u4e00-\u9fff\uf900-\ufaff]")
@@ -208,6 +210,14 @@ def _validate_bool(value: object, name: str) -> bool:
 def _validate_optimize_mode(mode: object) -> OptimizeMode | None:
     if mode is None or mode == "":
         return None
+    if isinstance(mode, str) and mode in UNSUPPORTED_OPTIMIZE_MODES:
+        # Refused rather than sent: the API may reject it or ignore it, and either way the visitor did not get
+        # what they chose.
+        raise ValidationError(
+            f"Prompt optimisation mode {mode!r} is Seedream 4.0's; Seedream 4.5 supports only 'standard'. "
+            "Use 'standard' or leave it out.",
+            field="optimize_prompt_options",
+        )
     if not isinstance(mode, str) or mode not in OPTIMIZE_MODES:
         raise ValidationError(
             f"Prompt optimisation mode {shown(mode)} is not one of: {', '.join(OPTIMIZE_MODES)}.",

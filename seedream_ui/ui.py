@@ -4,6 +4,7 @@ page.py, the logic in generation.py and below."""
 from __future__ import annotations
 
 import logging
+import time
 from typing import Any
 
 import gradio as gr
@@ -21,6 +22,10 @@ from seedream_ui.errors import (
 )
 from seedream_ui.outputs import RESULT_MAX_AGE_S
 from seedream_ui.page import ASSETS, GALLERY_REFUSAL, Page, build_layout
+from seedream_ui.ui_iterate import head as iterate_head  # iterating (issue 12)
+from seedream_ui.ui_iterate import wire as wire_iterate
+from seedream_ui.ui_iterate import wire_first as wire_iterate_first
+from seedream_ui.waits import result_captions, wait_key
 
 log = logging.getLogger("seedream_ui.ui")
 
@@ -74,6 +79,7 @@ def build_demo(settings: Settings | None = None, backend: Backend | None = None)
     # Gradio's own cache (uploads, and files it copies) ages out with our results.
     with gr.Blocks(title="Seedream 4.5", delete_cache=(int(PURGE_INTERVAL_S) * 60, RESULT_MAX_AGE_S)) as demo:
         build_layout(page, backend)
+        wire_iterate_first(page, backend)  # before the page's own listeners on the same triggers (see there)
         _wire_hints(page)
         _wire_references(page)
         _wire_generate(page, backend, settings)
@@ -170,7 +176,10 @@ def _wire_generate(page: Page, backend: Backend, settings: Settings) -> None:
                 max_images=max_images,
             )
             progress(0.05, desc="Sending to Seedream…")
+            started = time.monotonic()
             done = await gen.generate(client, form, api_key=key, output_root=backend.output_root)
+            kind = wait_key(size, sequential_image_generation, max_images)
+            backend.wait_times.record(kind, time.monotonic() - started)  # the next wait's estimate
         except SeedreamError as exc:
             raise _error(exc) from None
         except Exception:  # a bug of ours: log it for us, show something useful to the user
@@ -182,7 +191,7 @@ def _wire_generate(page: Page, backend: Backend, settings: Settings) -> None:
         return _shown(page, done) | {page.history: gen.add_to_history(history or [], done), page.selected: None}
 
     event = gr.on(
-        [page.run.click, page.prompt.submit],
+        [page.run.click],  # and Ctrl/Cmd+Enter in the prompt (assets/iterate.js clicks Generate)
         generate,
         [page.prompt, page.size, page.image, page.image_urls, page.watermark, page.optimize_prompt_mode,
          page.sequential_image_generation, page.max_images, page.api_key, page.history],
@@ -202,6 +211,7 @@ def _wire_generate(page: Page, backend: Backend, settings: Settings) -> None:
     # download the whole history again (up to 20 generations) along with its own results.
     event.success(_history_items, page.history, page.history_gallery, **FAST)
     page.stop.click(None, cancels=[event], api_visibility="private")
+    wire_iterate(page, event)  # the wait line, Stop's status, the status after a failure
 
 
 def _wire_results(page: Page) -> None:
@@ -273,7 +283,7 @@ def _max_images_slider(reference_count: int, sequential: str, current: float | N
 
 def _shown(page: Page, done: gen.Generation) -> dict[Any, Any]:
     return {
-        page.results: [(str(path), path.name) for path in done.files],
+        page.results: result_captions(done.files),  # "1 of 3 · name" for a sequence
         page.download_all: gr.DownloadButton(visible=True),
         page.status: done.status,
         page.shown: done,
@@ -296,4 +306,5 @@ def launch_options(settings: Settings) -> dict[str, Any]:
         "run_history": False,
         # Gradio's /monitoring is public and prints its dashboard key to the log for anyone who asks.
         "enable_monitoring": False,
+        "head": iterate_head(),  # Ctrl/Cmd+Enter, Esc, the elapsed-time counter (issue 12)
     }

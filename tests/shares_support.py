@@ -66,7 +66,7 @@ def sent_request(prompt: str = "a lighthouse at dusk") -> GenerateRequest:
         size="2560x1440",
         images=("https://example.com/ref.jpg", f"data:image/png;base64,{upload}"),
         watermark=False,
-        optimize_prompt_mode="fast",
+        optimize_prompt_mode="standard",
         sequential_image_generation="auto",
         max_images=3,
     ).validated()

@@ -230,7 +230,7 @@ async def test_generated_image_reports_mime_type_and_file_extension() -> None:
 
 async def test_the_post_carries_the_payload_bearer_key_json_type_and_extra_headers() -> None:
     api = Recorder({"images": [JPEG_B64]})
-    request = GenerateRequest(prompt="  two cats  ", size="2048x2048", watermark=False, optimize_prompt_mode="fast")
+    request = GenerateRequest(prompt="  two cats  ", size="2048x2048", watermark=False, optimize_prompt_mode="standard")
     async with make_client(api) as client:
         result = await client.generate(request, headers={"X-Stub-Fault": "ok"})
     (sent,) = api.posts

@@ -77,15 +77,15 @@ PAYLOADS = [
         id="with-references",
     ),
     pytest.param(
-        GenerateRequest(prompt="a red fox", optimize_prompt_mode="fast"),
+        GenerateRequest(prompt="a red fox", optimize_prompt_mode="standard"),
         {
             "prompt": "a red fox",
             "size": "2048x2048",
             "watermark": True,
-            "optimize_prompt_options": {"mode": "fast"},
+            "optimize_prompt_options": {"mode": "standard"},
             "sequential_image_generation": "disabled",
         },
-        id="optimize-fast",
+        id="optimize-standard",
     ),
     pytest.param(
         GenerateRequest(prompt="four seasons", sequential_image_generation="auto", max_images=4),
@@ -415,8 +415,8 @@ def test_sequential_generation_refuses_other_values(mode: object) -> None:
     assert "'auto' or 'disabled'" in error.message
 
 
-@pytest.mark.parametrize(("mode", "normalised"), [(None, None), ("", None), ("standard", "standard"), ("fast", "fast")])
-def test_prompt_optimisation_accepts_standard_fast_or_nothing(mode: str | None, normalised: str | None) -> None:
+@pytest.mark.parametrize(("mode", "normalised"), [(None, None), ("", None), ("standard", "standard")])
+def test_prompt_optimisation_accepts_standard_or_nothing(mode: str | None, normalised: str | None) -> None:
     assert GenerateRequest(prompt="x", optimize_prompt_mode=mode).validated().optimize_prompt_mode == normalised  # type: ignore[arg-type]
 
 
@@ -424,7 +424,16 @@ def test_prompt_optimisation_accepts_standard_fast_or_nothing(mode: str | None, 
 def test_prompt_optimisation_refuses_other_modes(mode: object) -> None:
     error = fails(GenerateRequest(prompt="x", optimize_prompt_mode=mode))  # type: ignore[arg-type]
     assert error.field == "optimize_prompt_options"
-    assert "standard, fast" in error.message
+    assert "not one of: standard." in error.message
+
+
+def test_fast_prompt_optimisation_is_refused_because_seedream_4_5_supports_only_standard() -> None:
+    error = fails(GenerateRequest(prompt="x", optimize_prompt_mode="fast"))  # type: ignore[arg-type]
+    assert error.field == "optimize_prompt_options"
+    assert error.message == (
+        "Prompt optimisation mode 'fast' is Seedream 4.0's; Seedream 4.5 supports only 'standard'. "
+        "Use 'standard' or leave it out."
+    )
 
 
 def test_an_empty_optimisation_mode_sends_no_options() -> None:
@@ -507,7 +516,7 @@ def valid_requests(draw: st.DrawFn) -> GenerateRequest:
         size=draw(st.sampled_from(SIZE_POOL)),
         images=draw(st.sampled_from([tuple, list]))(images),
         watermark=draw(st.booleans()),
-        optimize_prompt_mode=draw(st.sampled_from([None, "", "standard", "fast"])),
+        optimize_prompt_mode=draw(st.sampled_from([None, "", "standard"])),
         sequential_image_generation=sequential,  # type: ignore[arg-type]
         max_images=max_images,  # type: ignore[arg-type]
     )

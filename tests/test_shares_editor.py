@@ -18,7 +18,7 @@ async def test_opening_a_share_in_the_editor_fills_every_field_and_brings_the_up
 
     assert form is not None
     assert (form.prompt, form.size, form.reference_urls) == ("a fox in the snow", "2560x1440", "https://example.com/ref.jpg")
-    assert (form.watermark, form.optimize_prompt_mode) == (False, "fast")
+    assert (form.watermark, form.optimize_prompt_mode) == (False, "standard")
     assert (form.sequential_image_generation, form.max_images) == ("auto", 3)
     [upload] = form.reference_files
     assert sha(Path(upload).read_bytes()) == sha(image_bytes("PNG", (300, 200), (20, 160, 90)))  # the bytes sent

@@ -65,7 +65,7 @@ def test_a_shared_page_shows_the_generation_and_serves_the_original_bytes(site: 
     assert page.status_code == 200
     assert "&lt;script&gt;alert(&quot;x&quot;)&lt;/script&gt;" in page.text  # the prompt, escaped
     assert "<script>alert" not in page.text and "onerror=alert" not in page.text.replace("onerror=alert(1)&gt;", "")
-    for text in ("2560x1440", "Watermark</dt><dd>off", "fast", "auto", "Max images</dt><dd>3", "cat.png",
+    for text in ("2560x1440", "Watermark</dt><dd>off", "standard", "auto", "Max images</dt><dd>3", "cat.png",
                  "https://example.com/ref.jpg", "2026-11-29 15:30 UTC", "Download all (.zip)", "Open in the editor"):
         assert text in page.text
     for n, sent in enumerate(results(2), start=1):

@@ -31,7 +31,7 @@ def test_a_zips_request_json_gives_back_every_setting_and_the_references_in_orde
     assert recipe.prompt == request.prompt
     assert recipe.size == "2560x1440"
     assert recipe.references == (UrlReference("https://example.com/ref.jpg"), UploadReference("cat.png"))
-    assert (recipe.watermark, recipe.optimize_prompt_mode) == (False, "fast")
+    assert (recipe.watermark, recipe.optimize_prompt_mode) == (False, "standard")
     assert (recipe.sequential_image_generation, recipe.max_images) == ("auto", 3)
     assert recipe.url_lines() == "https://example.com/ref.jpg"
 
@@ -75,7 +75,7 @@ def test_the_request_json_of_the_page_and_of_a_recipe_agree() -> None:
     ),
     size=st.sampled_from(["2K", "4K", "2048x2048", "3840x2160", "1920x1920"]),
     watermark=st.booleans(),
-    mode=st.sampled_from([None, "standard", "fast"]),
+    mode=st.sampled_from([None, "standard"]),
     max_images=st.one_of(st.none(), st.integers(1, 13)),
 )
 def test_any_valid_recipe_round_trips(prompt: str, size: str, watermark: bool, mode: str | None,

@@ -51,13 +51,13 @@ def output_root(tmp_path: Path) -> Path:
 
 async def test_build_request_maps_the_form_fields_to_the_api_fields() -> None:
     request, names = await gen.build_request(
-        GenerationForm(prompt="  a paper boat  ", size="2560 x 1440", watermark=False, optimize_prompt_mode="fast")
+        GenerationForm(prompt="  a paper boat  ", size="2560 x 1440", watermark=False, optimize_prompt_mode="standard")
     )
     assert request.to_payload() == {
         "prompt": "a paper boat",
         "size": "2560x1440",
         "watermark": False,
-        "optimize_prompt_options": {"mode": "fast"},
+        "optimize_prompt_options": {"mode": "standard"},
         "sequential_image_generation": "disabled",
     }
     assert names == []
