@@ -50,9 +50,13 @@ def client(module_client: Client) -> Client:
     return module_client
 
 
-@pytest.fixture(scope="session")
+@pytest.fixture
 def browser() -> Iterator[Browser]:
-    """One headless Debian Chromium for the session (Playwright imported only by the tests that need it)."""
+    """A headless Debian Chromium for one test (Playwright imported only by the tests that need it).
+
+    Per test, not per session: Playwright's sync API keeps an event loop running in the main thread while it is
+    open, and every async test after it would fail with "Runner.run() cannot be called from a running event loop".
+    """
     from playwright.sync_api import sync_playwright
 
     with sync_playwright() as playwright:

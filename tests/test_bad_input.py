@@ -537,7 +537,7 @@ REFUSED_FILES = [
      "Check your input"),
     ("notes.png", "notes.png is not an image Seedream accepts (jpeg, png, webp, bmp, tiff, gif)", "Check your input"),
     ("drawing.svg", "drawing.svg is not an image Seedream accepts (jpeg, png, webp, bmp, tiff, gif)", "Check your input"),
-    ("bomb.png", "bomb.png is 30000x30000 (900 megapixels); the largest image accepted is 120 megapixels.",
+    ("bomb.png", "bomb.png is 30000x30000 (900 megapixels); the largest PNG image accepted is 64 megapixels (JPEG up to 120).",
      "Check your input"),
     ("tiny.png", "tiny.png is 10x10 pixels; Seedream needs each side to be at least 15 pixels.", "Check your input"),
 ]  # fmt: skip

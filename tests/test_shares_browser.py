@@ -3,28 +3,19 @@ itself, its links resolve under the prefix, and the secret delete link unshares 
 
 from __future__ import annotations
 
-from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
-from playwright.sync_api import Browser, sync_playwright
+from playwright.sync_api import Browser
 
 from seedream_ui.shares import ShareLimits, ShareStore, delete_url, share_url
 from seedream_ui.shares.page import GONE_TITLE
 from tests.shares_support import HOSTILE_PROMPT, FakeClock, publish, serving, share_app
-from tests.support import ARTIFACTS, CHROMIUM, CHROMIUM_ARGS
+from tests.support import ARTIFACTS
 
 pytestmark = pytest.mark.browser
 SHOTS = ARTIFACTS / "shares"
 PREFIX = "/tools/seedream"
-
-
-@pytest.fixture(scope="module")
-def browser() -> Iterator[Browser]:
-    with sync_playwright() as playwright:
-        chromium = playwright.chromium.launch(executable_path=CHROMIUM, args=CHROMIUM_ARGS)
-        yield chromium
-        chromium.close()
 
 
 def test_a_shared_page_in_chromium_behind_a_root_path(browser: Browser, tmp_path: Path) -> None:
