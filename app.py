@@ -8,6 +8,7 @@ os.environ.setdefault("GRADIO_ANALYTICS_ENABLED", "False")  # nothing about visi
 
 from seedream_ui.config import load_settings  # noqa: E402
 from seedream_ui.errors import ConfigError  # noqa: E402
+from seedream_ui.quotas import budget_notice  # noqa: E402
 from seedream_ui.ui import build_demo, launch_options  # noqa: E402
 
 if __name__ == "__main__":
@@ -21,6 +22,8 @@ if __name__ == "__main__":
             "To use the real API, set SEEDREAM_API_KEY in the environment or in .env (see .env.example).",
             flush=True,
         )
+    if notice := budget_notice(settings):  # the default daily spend cap in force (issue 10)
+        print(notice, flush=True)
     demo = build_demo(settings)
     # SIGTERM (docker stop, a Space restarting) ends the app like Ctrl-C. demo.close() then stops the queue
     # before the server, so the server stops at once and Gradio deletes the uploads and results it cached;

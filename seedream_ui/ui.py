@@ -22,6 +22,8 @@ from seedream_ui.errors import (
 )
 from seedream_ui.outputs import RESULT_MAX_AGE_S
 from seedream_ui.page import ASSETS, GALLERY_REFUSAL, Page, build_layout
+from seedream_ui.quotas import KeyPausedError, QuotaError
+from seedream_ui.ui_limits import counted, visit_for, wire_limits  # limits and cost (issue 10)
 
 log = logging.getLogger("seedream_ui.ui")
 
@@ -33,6 +35,8 @@ _TITLES: list[tuple[type[SeedreamError], str]] = [
     (ContentPolicyError, "Refused by Seedream"),
     (RateLimitError, "Rate limited"),
     (APIError, "Seedream API error"),
+    (KeyPausedError, "API key box paused"),
+    (QuotaError, "Usage limit"),
     (SeedreamError, "Error"),
 ]
 
@@ -154,6 +158,9 @@ def _wire_generate(page: Page, backend: Backend, settings: Settings) -> None:
         max_images: Any,
         api_key: Any,
         history: list[gen.Generation] | None = None,
+        session_images: Any = 0,
+        request: gr.Request | None = None,  # limits (issue 10): who the visitor is ...
+        profile: gr.OAuthProfile | None = None,  # ... by username when signed in on a Space
         progress: gr.Progress = gr.Progress(),  # noqa: B008 - Gradio finds its tracker by this default
     ) -> dict[Any, Any]:
         # The values arrive as the caller sent them (preprocess=False): Gradio's own preprocessing would turn
@@ -171,7 +178,9 @@ def _wire_generate(page: Page, backend: Backend, settings: Settings) -> None:
                 max_images=max_images,
             )
             progress(0.05, desc="Sending to Seedream…")
-            done = await gen.generate(client, form, api_key=key, output_root=backend.output_root)
+            visit = await visit_for(backend.gate, request, api_key=api_key, profile=profile)
+            done = await gen.generate(client, form, api_key=key, output_root=backend.output_root, reserve=visit.reserve)
+            done, spent = counted(page, visit, done, session_images)
         except SeedreamError as exc:
             raise _error(exc) from None
         except Exception:  # a bug of ours: log it for us, show something useful to the user
@@ -180,14 +189,14 @@ def _wire_generate(page: Page, backend: Backend, settings: Settings) -> None:
         await backend.purge_old_results()
         for warning in done.warnings:
             gr.Warning(warning)
-        return _shown(page, done) | {page.history: gen.add_to_history(history or [], done), page.selected: None}
+        return _shown(page, done) | {page.history: gen.add_to_history(history or [], done), page.selected: None} | spent
 
     event = gr.on(
         [page.run.click, page.prompt.submit],
         generate,
         [page.prompt, page.size, page.image, page.image_urls, page.watermark, page.optimize_prompt_mode,
-         page.sequential_image_generation, page.max_images, page.api_key, page.history],
-        [page.results, page.download_all, page.status, page.history, page.selected, page.shown],
+         page.sequential_image_generation, page.max_images, page.api_key, page.history, page.session_images],
+        [page.results, page.download_all, page.status, page.history, page.selected, page.shown, page.session_images],
         api_name="generate",
         api_description="Generate images with Seedream 4.5. Parameters follow the API's fields.",
         preprocess=False,
@@ -203,6 +212,7 @@ def _wire_generate(page: Page, backend: Backend, settings: Settings) -> None:
     # download the whole history again (up to 20 generations) along with its own results.
     event.success(_history_items, page.history, page.history_gallery, **FAST)
     page.stop.click(None, cancels=[event], api_visibility="private")
+    wire_limits(page, backend.gate, event)
 
 
 def _wire_results(page: Page) -> None:
