@@ -84,7 +84,7 @@ def build_demo(settings: Settings | None = None, backend: Backend | None = None)
         _wire_generate(page, backend, settings)
         _wire_results(page)
         _wire_download(page)
-    demo.backend = backend  # type: ignore[attr-defined]  # the MCP tool's backend (mcp_tool.install)
+    demo.backend = backend  # the MCP tool's backend (mcp_tool.install)
     return demo
 
 
