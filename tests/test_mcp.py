@@ -181,7 +181,7 @@ async def test_a_bad_size_is_a_tool_error_with_the_pages_message_and_nothing_is_
     result = await call(app.url, {"prompt": "a fox", "size": "1000x1000"})
 
     with pytest.raises(ValidationError) as page:  # what the page says for the same form
-        build_request(GenerationForm(prompt="a fox", size="1000x1000"))
+        await build_request(GenerationForm(prompt="a fox", size="1000x1000"))
     assert result.isError and texts(result) == [str(page.value)]
     assert stub.requests() == []
 
