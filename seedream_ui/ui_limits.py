@@ -155,7 +155,9 @@ def wire_limits(page: Any, gate: QuotaGate | None, event: Any) -> None:
         # Emptied too: the next click then uses the demo's key, which still works for this visitor.
         return gr.Textbox(value="", interactive=False, placeholder=f"Paused until {until:%H:%M} UTC")
 
-    event.then(key_box, None, page.api_key, **fast)
+    # Both, not `.then`: in Gradio 6.31 a `.then` step does not run after the event raised an error.
+    event.success(key_box, None, page.api_key, **fast)
+    event.failure(key_box, None, page.api_key, **fast)
 
 
 def counted(page: Any, visit: Visit, done: gen.Generation, session_images: object) -> tuple[gen.Generation, dict[Any, Any]]:

@@ -4,13 +4,15 @@ Screenshots go to test-artifacts/limits/ (1280 px and 375 px wide)."""
 
 from __future__ import annotations
 
+import re
 from collections.abc import Iterator
+from pathlib import Path
 
 import pytest
 from playwright.sync_api import Browser, BrowserContext, Page, expect, sync_playwright
 
 from seedream_ui.config import Settings
-from seedream_ui.stub_api import StubServer
+from seedream_ui.stub_api import StubConfig, StubServer
 from tests.support import ARTIFACTS, CHROMIUM, CHROMIUM_ARGS, RunningApp, running_app
 from tests.test_browser import (
     DESKTOP,
@@ -114,3 +116,30 @@ def test_the_cost_line_on_a_phone(browser: Browser, app: RunningApp, stub: StubS
         shot(page, "05-cost-after-phone")
     finally:
         context.close()
+
+
+def test_rejected_keys_pause_the_key_box_and_the_demos_key_still_works(browser: Browser, tmp_path: Path) -> None:
+    with StubServer(StubConfig(api_key="the-servers-key")) as strict:  # any other key is rejected (401)
+        settings = Settings(api_key="the-servers-key", api_url=strict.url, max_retries=0, data_dir=str(tmp_path))
+        with running_app(settings, limits=True) as app:
+            context, page = browser_page(browser, app, DESKTOP)
+            try:
+                type_prompt(page, "a lighthouse")
+                pick_size(page, SMALL_PRESET)
+                open_accordion(page, "Advanced settings")
+                key_box = page.locator("#api-key input")
+                for attempt in range(1, 6):  # the fifth rejected key in ten minutes pauses the box
+                    key_box.fill(f"stolen-key-{attempt}")
+                    page.locator("#generate").click()
+                    expect(toast(page, "error").last).to_contain_text("API key")
+                    while len(strict.requests()) < attempt:  # the stand-in rejected this one (bounded by the
+                        page.wait_for_timeout(100)  # toast above: the rejection has already been shown)
+                expect(key_box).to_be_disabled()
+                expect(key_box).to_have_value("")
+                expect(key_box).to_have_attribute("placeholder", re.compile(r"Paused until \d\d:\d\d UTC"))
+                shot(page, "06-key-box-paused-desktop")
+                generate(page)  # the box is empty: the demo's key
+                expect(page.locator("#status")).to_contain_text("cost 1 image")
+            finally:
+                context.close()
+        assert [r["api_key"] for r in strict.requests()][-1] == "the-servers-key"
