@@ -141,7 +141,7 @@ def wire_limits(page: Any, gate: QuotaGate | None, event: Any) -> None:
         **fast,
     )
 
-    placeholder = page.api_key.placeholder
+    placeholder, info = page.api_key.placeholder, page.api_key.info
 
     async def key_box(request: gr.Request) -> Any:
         if gate is None:
@@ -151,9 +151,12 @@ def wire_limits(page: Any, gate: QuotaGate | None, event: Any) -> None:
         except QuotaUnavailableError:
             return gr.skip()
         if until is None:
-            return gr.Textbox(interactive=True, placeholder=placeholder)
+            return gr.Textbox(interactive=True, placeholder=placeholder, info=info)
         # Emptied too: the next click then uses the demo's key, which still works for this visitor.
-        return gr.Textbox(value="", interactive=False, placeholder=f"Paused until {until:%H:%M} UTC")
+        return gr.Textbox(
+            value="", interactive=False, placeholder=f"Paused until {until:%H:%M} UTC",
+            info=f"Paused after {gate.limits.key_failures} rejected keys; the demo's own key still works meanwhile.",
+        )  # fmt: skip
 
     # Both, not `.then`: in Gradio 6.31 a `.then` step does not run after the event raised an error.
     event.success(key_box, None, page.api_key, **fast)

@@ -137,6 +137,7 @@ def test_rejected_keys_pause_the_key_box_and_the_demos_key_still_works(browser: 
                 expect(key_box).to_be_disabled()
                 expect(key_box).to_have_value("")
                 expect(key_box).to_have_attribute("placeholder", re.compile(r"Paused until \d\d:\d\d UTC"))
+                expect(page.locator("#api-key")).to_contain_text("Paused after 5 rejected keys")
                 shot(page, "06-key-box-paused-desktop")
                 generate(page)  # the box is empty: the demo's key
                 expect(page.locator("#status")).to_contain_text("cost 1 image")
