@@ -81,9 +81,10 @@ class Visit:
         charge = self.reservation.settled if self.reservation is not None else None
         if self.gate is None or charge is None:
             return done
-        cost = charge.text
+        # Only the demo's key gets a price; otherwise one brief word on who pays.
+        cost = {"own": "on your own key, not counted", "preview": "preview, nothing billed"}.get(self.payer, "")
         if self.payer == "server":
-            cost = f"cost {cost}" + (f" · {self.gate.session_text(session_images)}" if session_images else "")
+            cost = f"cost {charge.text}" + (f" · {self.gate.session_text(session_images)}" if session_images else "")
         first, sep, rest = done.status.partition("\n\n")
         return replace(done, status=f"{first} · {cost}{sep}{rest}")
 

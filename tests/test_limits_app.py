@@ -116,7 +116,7 @@ def test_the_visitors_own_key_is_not_counted(stub: StubServer, tmp_path: Path) -
         own = [generate(session, api_key=OWN_KEY) for _ in range(3)]
         server_again = generate(session)
 
-    assert all(o.startswith("✓") and "on your key" in o and "this session" not in o for o in own)
+    assert all(o.startswith("✓") and "on your own key, not counted" in o and "this session" not in o for o in own)
     assert server_again.startswith("refused") and "limit" in server_again
     assert images_sent(stub, OWN_KEY) == 3 and images_sent(stub) == 1
 
