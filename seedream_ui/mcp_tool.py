@@ -108,15 +108,18 @@ def form_from_arguments(arguments: Mapping[str, Any]) -> gen.GenerationForm:
             raise ValidationError(
                 f"Reference image {number} must be an http(s) URL or a data:image/...;base64 URI.", field="image"
             )
-    sequential = arguments.get("sequential_image_generation") or "disabled"
+    sequential = arguments.get("sequential_image_generation", "disabled")
+    max_images = arguments.get("max_images", 4)
+    # Passed on as sent (the MCP SDK checked them against input_schema()); check_form refuses a wrong type with
+    # the page's message instead of coercing it.
     return gen.GenerationForm(
-        prompt=str(arguments.get("prompt") or ""),
-        size=str(arguments.get("size") or DEFAULT_SIZE),
+        prompt=arguments.get("prompt", ""),
+        size=arguments.get("size", DEFAULT_SIZE),
         # In order: the checks above leave only URLs and data URIs, which prepare_references reads as such.
         reference_files=tuple(references),
-        watermark=bool(arguments.get("watermark", True)),
+        watermark=arguments.get("watermark", True),
         sequential_image_generation=sequential,
-        max_images=int(arguments.get("max_images") or 4) if sequential == "auto" else None,
+        max_images=max_images if sequential == "auto" else None,
     )
 
 
@@ -147,7 +150,7 @@ def tool_content(done: gen.Generation, file_url: Any) -> list[Any]:
     return content
 
 
-def install(demo: Any) -> bool:
+def install(demo: Any, backend: Backend) -> bool:
     """Offer only `generate_image` on the demo's Gradio MCP server (which exists once the app is created).
 
     False if Gradio has no MCP server for it (it printed why, e.g. the `mcp` package is missing)."""
@@ -155,7 +158,6 @@ def install(demo: Any) -> bool:
     from mcp import types
 
     gradio_mcp = demo.mcp_server_obj
-    backend: Backend = demo.backend
     if gradio_mcp is None:
         return False
     # Gradio's own tools (the page's /generate) are neither listed, nor callable, nor in /gradio_api/mcp/schema.
@@ -230,20 +232,20 @@ def schema() -> list[dict[str, Any]]:
     return [{"name": TOOL_NAME, "description": DESCRIPTION, "inputSchema": input_schema(), "meta": meta}]
 
 
-@asynccontextmanager
-async def _lifespan(app: Any) -> AsyncIterator[None]:
-    # Runs at app start-up, after Gradio created its MCP server and before any request is served.
-    from starlette.responses import JSONResponse
-    from starlette.routing import Route
-
-    if install(app.get_blocks()):
-        # Ahead of Gradio's own /schema (mounted with the MCP route), which would list Gradio's derived tools.
-        app.router.routes.insert(0, Route("/gradio_api/mcp/schema", lambda _request: JSONResponse(schema())))
-    yield
-
-
-def launch_options(settings: Settings) -> dict[str, Any]:
-    """What `launch()` (or `gr.mount_gradio_app`) needs for the MCP tool: merge into its keyword arguments."""
+def launch_options(settings: Settings, backend: Backend) -> dict[str, Any]:
+    """What `launch()` needs for the MCP tool: merge into its keyword arguments (app_kwargs carries a lifespan)."""
     if not settings.mcp:
         return {"mcp_server": False}
-    return {"mcp_server": True, "app_kwargs": {"lifespan": _lifespan}}
+
+    @asynccontextmanager
+    async def lifespan(app: Any) -> AsyncIterator[None]:
+        # Runs at app start-up, after Gradio created its MCP server and before any request is served.
+        from starlette.responses import JSONResponse
+        from starlette.routing import Route
+
+        if install(app.get_blocks(), backend):
+            # Ahead of Gradio's own /schema (mounted with the MCP route), which would list Gradio's derived tools.
+            app.router.routes.insert(0, Route("/gradio_api/mcp/schema", lambda _request: JSONResponse(schema())))
+        yield
+
+    return {"mcp_server": True, "app_kwargs": {"lifespan": lifespan}}

@@ -9,7 +9,6 @@ from typing import Any
 import gradio as gr
 
 from seedream_ui import generation as gen
-from seedream_ui import mcp_tool  # MCP (issue 13)
 from seedream_ui.backend import PURGE_INTERVAL_S, Backend, create_backend
 from seedream_ui.config import Settings, load_settings
 from seedream_ui.errors import (
@@ -84,7 +83,6 @@ def build_demo(settings: Settings | None = None, backend: Backend | None = None)
         _wire_generate(page, backend, settings)
         _wire_results(page)
         _wire_download(page)
-    demo.backend = backend  # the MCP tool's backend (mcp_tool.install)
     return demo
 
 
@@ -162,7 +160,7 @@ def _wire_generate(page: Page, backend: Backend, settings: Settings) -> None:
         session_images: Any = 0,
         request: gr.Request | None = None,  # limits (issue 10): who the visitor is ...
         profile: gr.OAuthProfile | None = None,  # ... by username when signed in on a Space
-        progress: gr.Progress = gr.Progress(),  # noqa: B008 - Gradio finds its tracker by this default
+        progress: gr.Progress = gr.Progress(),
     ) -> dict[Any, Any]:
         # The values arrive as the caller sent them (preprocess=False): Gradio's own preprocessing would turn
         # any JSON value into text and round 2.5 images to 2. Their types are checked, never coerced, below.
@@ -306,5 +304,6 @@ def launch_options(settings: Settings) -> dict[str, Any]:
         # Gradio's run history would keep every input in the browser's localStorage and show it again at
         # /gradio_api/runs, the key typed in the API key box included.
         "run_history": False,
-        **mcp_tool.launch_options(settings),  # MCP (issue 13): the generate_image tool at /gradio_api/mcp/
+        # Gradio's /monitoring is public and prints its dashboard key to the log for anyone who asks.
+        "enable_monitoring": False,
     }

@@ -3,11 +3,22 @@
 from __future__ import annotations
 
 from collections.abc import Iterator
+from typing import TYPE_CHECKING
 
 import pytest
 from gradio_client import Client
 
 from seedream_ui.stub_api import StubConfig, StubServer
+from tests.support import (
+    BROWSER_TIMEOUT_MS,
+    CHROMIUM,
+    CHROMIUM_ARGS,
+    DESKTOP,
+    open_page,
+)
+
+if TYPE_CHECKING:
+    from playwright.sync_api import Browser, BrowserContext, Page
 
 
 @pytest.fixture(scope="session")
@@ -37,3 +48,29 @@ def client(module_client: Client) -> Client:
     """A fresh session (its own history) for each test, on the module's shared Client."""
     module_client.reset_session()
     return module_client
+
+
+@pytest.fixture(scope="session")
+def browser() -> Iterator[Browser]:
+    """One headless Debian Chromium for the session (Playwright imported only by the tests that need it)."""
+    from playwright.sync_api import sync_playwright
+
+    with sync_playwright() as playwright:
+        chromium = playwright.chromium.launch(executable_path=CHROMIUM, args=CHROMIUM_ARGS)
+        yield chromium
+        chromium.close()
+
+
+@pytest.fixture
+def context(browser: Browser) -> Iterator[BrowserContext]:
+    """A fresh browser context per test: its own cookies and storage, so its own Gradio session."""
+    ctx = browser.new_context(viewport=DESKTOP, accept_downloads=True)  # type: ignore[arg-type]  # a ViewportSize dict
+    ctx.set_default_timeout(BROWSER_TIMEOUT_MS)
+    yield ctx
+    ctx.close()
+
+
+@pytest.fixture
+def page(context: BrowserContext, app: object) -> Page:
+    """The module's `app` (any object with a `.url`) open in a fresh context, once the page is ready."""
+    return open_page(context, app.url)  # type: ignore[attr-defined]

@@ -17,7 +17,7 @@ from typing import Any
 
 import httpx
 
-from seedream_ui.backend import Backend, create_backend
+from seedream_ui.backend import Backend
 from seedream_ui.config import Settings
 
 ROOT = Path(__file__).resolve().parent.parent
@@ -33,6 +33,20 @@ CHROMIUM_ARGS = [
     "--disable-component-update",
     "--disable-sync",
 ]
+
+
+DESKTOP = {"width": 1280, "height": 900}
+BROWSER_TIMEOUT_MS = 20_000
+
+
+def open_page(context: Any, url: str) -> Any:
+    """A new tab of `context` (a Playwright BrowserContext) on the demo, once its Generate button shows."""
+    from playwright.sync_api import expect
+
+    page = context.new_page()
+    page.goto(url)
+    expect(page.locator("#generate")).to_be_visible()
+    return page
 
 
 # The demo under test has no visitor limits unless a test sets them (tests/test_limits_*.py): with the defaults, a
@@ -67,9 +81,11 @@ def free_port() -> int:
         return sock.getsockname()[1]
 
 
-def wait_until_up(url: str, timeout: float = 60.0) -> None:
+def wait_until_up(url: str, timeout: float = 60.0, process: subprocess.Popen[bytes] | None = None) -> None:
     deadline = time.monotonic() + timeout
     while time.monotonic() < deadline:
+        if process is not None and process.poll() is not None:
+            raise RuntimeError(f"the app exited with code {process.returncode} before answering")
         try:
             if httpx.get(url, timeout=2).status_code == 200:
                 return
@@ -88,10 +104,10 @@ class RunningApp:
 
 @contextmanager
 def running_app(settings: Settings | None = None, *, limits: bool = False) -> Iterator[RunningApp]:
-    """The demo launched in this process on a free 127.0.0.1 port (offline preview unless a key is set).
-
-    Without `limits` the visitor limits are off; the usage counters go to a fresh folder unless a data_dir is set."""
-    from seedream_ui.ui import build_demo, launch_options
+    """The demo served in this process on a free 127.0.0.1 port, exactly as app.py serves it (offline preview
+    unless a key is set). Without `limits` the visitor limits are off; the usage counters go to a fresh folder
+    unless a data_dir is set."""
+    from seedream_ui.server import serve
 
     settings = settings or Settings()
     settings = settings if limits else replace(settings, **NO_LIMITS)
@@ -99,19 +115,14 @@ def running_app(settings: Settings | None = None, *, limits: bool = False) -> It
     if settings.data_dir == Settings.data_dir:  # never the developer's ./data
         data_dir = tempfile.mkdtemp(prefix="seedream-data-")
         settings = replace(settings, data_dir=data_dir)
-    backend = create_backend(settings)
-    demo = build_demo(settings, backend)
     port = free_port()
-    demo.queue(default_concurrency_limit=settings.concurrency).launch(
-        server_name="127.0.0.1", server_port=port, prevent_thread_lock=True, quiet=True, **launch_options(settings)
-    )
+    served = serve(settings, host="127.0.0.1", port=port, quiet=True)
     url = f"http://127.0.0.1:{port}/"
     try:
         wait_until_up(url)
-        yield RunningApp(url, backend, demo)
+        yield RunningApp(url, served.backend, served.demo)
     finally:
-        demo.close()
-        backend.close()
+        served.close()
         if data_dir is not None:
             shutil.rmtree(data_dir, ignore_errors=True)
 
@@ -127,7 +138,7 @@ class AppProcess:
 
 
 @contextmanager
-def app_process(tmp_path: Path, env: dict[str, str] | None = None, timeout: float = 90.0) -> Iterator[AppProcess]:
+def app_process(tmp_path: Path, env: dict[str, str] | None = None, timeout: float = 180.0) -> Iterator[AppProcess]:
     """`python app.py` exactly as a user starts it, with its output captured to a file (visitor limits off
     unless `env` sets them; the usage counters in tmp_path/data)."""
     port = free_port()
@@ -142,7 +153,7 @@ def app_process(tmp_path: Path, env: dict[str, str] | None = None, timeout: floa
         )
     url = f"http://127.0.0.1:{port}/"
     try:
-        wait_until_up(url, timeout)
+        wait_until_up(url, timeout, process)
         yield AppProcess(url, process, log_path)
     finally:
         process.terminate()

@@ -19,19 +19,23 @@ from typing import Any
 
 import pytest
 from PIL import Image
-from playwright.sync_api import Browser, BrowserContext, Page, expect, sync_playwright
+from playwright.sync_api import Browser, BrowserContext, Page, expect
 
 from seedream_ui.config import Settings
 from seedream_ui.stub_api import StubServer, read_marker
-from tests.support import ARTIFACTS, CHROMIUM, CHROMIUM_ARGS, RunningApp, running_app
+from tests.support import (
+    ARTIFACTS,
+    BROWSER_TIMEOUT_MS,
+    RunningApp,
+    open_page,
+    running_app,
+)
 
 pytestmark = pytest.mark.browser
 
 SHOTS = ARTIFACTS / "browser"
-DESKTOP = {"width": 1280, "height": 900}
 PHONE = {"width": 375, "height": 812}
 SMALL_PRESET = "16:9 · 2K (2560x1440)"  # the preset with the fewest pixels: quick for the stand-in
-TIMEOUT_MS = 20_000
 
 
 # ---- fixtures ---------------------------------------------------------------------------------------
@@ -45,32 +49,12 @@ def app() -> Iterator[RunningApp]:
         yield running
 
 
-@pytest.fixture(scope="module")
-def browser() -> Iterator[Browser]:
-    with sync_playwright() as playwright:
-        chromium = playwright.chromium.launch(executable_path=CHROMIUM, args=CHROMIUM_ARGS)
-        yield chromium
-        chromium.close()
-
-
-@pytest.fixture
+@pytest.fixture(autouse=True)
 def stand_in(app: RunningApp) -> StubServer:
+    """The app's in-process stand-in, with no recorded requests and no queued faults."""
     assert app.backend.stub is not None
     app.backend.stub.reset()
     return app.backend.stub
-
-
-@pytest.fixture
-def context(browser: Browser) -> Iterator[BrowserContext]:
-    ctx = browser.new_context(viewport=DESKTOP, accept_downloads=True)
-    ctx.set_default_timeout(TIMEOUT_MS)
-    yield ctx
-    ctx.close()
-
-
-@pytest.fixture
-def page(context: BrowserContext, app: RunningApp, stand_in: StubServer) -> Page:
-    return open_page(context, app)
 
 
 @pytest.fixture(scope="module")
@@ -86,13 +70,6 @@ def references(tmp_path_factory: pytest.TempPathFactory) -> list[Path]:
 
 
 # ---- helpers: what a visitor does -------------------------------------------------------------------
-
-
-def open_page(context: BrowserContext, app: RunningApp) -> Page:
-    page = context.new_page()
-    page.goto(app.url)
-    expect(page.locator("#generate")).to_be_visible()
-    return page
 
 
 def shot(page: Page, name: str) -> None:
@@ -415,9 +392,9 @@ def test_at_phone_width_every_control_is_labelled_and_nothing_overflows(
     browser: Browser, app: RunningApp, stand_in: StubServer, references: list[Path]
 ) -> None:
     ctx = browser.new_context(viewport=PHONE, accept_downloads=True, is_mobile=True, has_touch=True)
-    ctx.set_default_timeout(TIMEOUT_MS)
+    ctx.set_default_timeout(BROWSER_TIMEOUT_MS)
     try:
-        page = open_page(ctx, app)
+        page = open_page(ctx, app.url)
         # Show as many controls as the page has: results, uploads, advanced settings, max images, history.
         type_prompt(page, "a lighthouse")
         upload(page, references[:1])

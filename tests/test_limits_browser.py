@@ -13,15 +13,21 @@ from playwright.sync_api import Browser, BrowserContext, Page, expect, sync_play
 
 from seedream_ui.config import Settings
 from seedream_ui.stub_api import StubConfig, StubServer
-from tests.support import ARTIFACTS, CHROMIUM, CHROMIUM_ARGS, RunningApp, running_app
-from tests.test_browser import (
+from tests.support import (
+    ARTIFACTS,
+    BROWSER_TIMEOUT_MS,
+    CHROMIUM,
+    CHROMIUM_ARGS,
     DESKTOP,
+    RunningApp,
+    open_page,
+    running_app,
+)
+from tests.test_browser import (
     PHONE,
     SMALL_PRESET,
-    TIMEOUT_MS,
     generate,
     open_accordion,
-    open_page,
     pick_size,
     result_sources,
     toast,
@@ -54,8 +60,8 @@ def app(stub: StubServer, tmp_path_factory: pytest.TempPathFactory) -> Iterator[
 
 def browser_page(browser: Browser, app: RunningApp, viewport: dict[str, int]) -> tuple[BrowserContext, Page]:
     context = browser.new_context(viewport=viewport)  # type: ignore[arg-type]
-    context.set_default_timeout(TIMEOUT_MS)
-    return context, open_page(context, app)
+    context.set_default_timeout(BROWSER_TIMEOUT_MS)
+    return context, open_page(context, app.url)
 
 
 def shot(page: Page, name: str) -> None:

@@ -94,7 +94,7 @@ class BrokenStore:
 async def test_an_own_key_is_not_counted_even_when_the_store_is_down(
     client: SeedreamClient, tmp_path: Path, stub: StubServer
 ) -> None:
-    gate = gate_on(BrokenStore(), FakeClock(), images_per_hour=3)  # type: ignore[arg-type]
+    gate = gate_on(BrokenStore(), FakeClock(), images_per_hour=3)
     server = await visit_for(gate, VISITOR, api_key="")
     own = await visit_for(gate, VISITOR, api_key="  my-own-key ")
 

@@ -22,15 +22,10 @@ from seedream_ui.errors import ConfigError, ValidationError
 from seedream_ui.generation import GenerationForm, build_request
 from seedream_ui.mcp_tool import KEY_HEADER
 from seedream_ui.stub_api import StubServer, read_marker
+from tests.images import data_uri
 from tests.support import SMALL, RunningApp, app_process, running_app
 
 SERVER_KEY = "server-key-mcp-5d2a"
-
-
-def png_data_uri(size: tuple[int, int] = (48, 32)) -> str:
-    buffer = io.BytesIO()
-    Image.new("RGB", size, (20, 160, 90)).save(buffer, "PNG")
-    return "data:image/png;base64," + base64.b64encode(buffer.getvalue()).decode("ascii")
 
 
 @pytest.fixture(scope="module")
@@ -164,7 +159,7 @@ async def test_a_sequence_returns_each_image(app: RunningApp, stub: StubServer) 
 async def test_references_reach_the_api_in_order_and_a_server_path_is_refused(
     app: RunningApp, stub: StubServer
 ) -> None:
-    refs = ["https://example.com/palette.jpg", png_data_uri()]
+    refs = ["https://example.com/palette.jpg", data_uri("png", (48, 32))]
     result = await call(app.url, {"prompt": "combine image 1 and image 2", "size": SMALL, "reference_images": refs})
     assert not result.isError
     assert stub.requests()[0]["body"]["image"] == refs
