@@ -9,6 +9,7 @@ os.environ.setdefault("GRADIO_ANALYTICS_ENABLED", "False")  # nothing about visi
 
 from seedream_ui.config import load_settings
 from seedream_ui.errors import ConfigError
+from seedream_ui.quotas import budget_notice
 from seedream_ui.server import serve
 from seedream_ui.server.logs import condense_tracebacks
 
@@ -23,6 +24,8 @@ if __name__ == "__main__":
             "To use the real API, set SEEDREAM_API_KEY in the environment or in .env (see .env.example).",
             flush=True,
         )
+    if notice := budget_notice(settings):  # the default daily spend cap in force (issue 10)
+        print(notice, flush=True)
     condense_tracebacks()
     # SIGTERM (docker stop, a Space restarting) ends the app like Ctrl-C, so the `finally` below runs.
     signal.signal(signal.SIGTERM, signal.default_int_handler)

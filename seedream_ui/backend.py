@@ -21,6 +21,7 @@ from seedream_ui.client import NO_KEY_MESSAGE, SeedreamClient
 from seedream_ui.config import Settings
 from seedream_ui.errors import AuthenticationError, ValidationError
 from seedream_ui.outputs import RESULT_MAX_AGE_S, purge_older_than
+from seedream_ui.quotas import QuotaGate
 from seedream_ui.request import type_name
 from seedream_ui.stub_api import StubConfig, StubServer
 from seedream_ui.waits import WaitTimes
@@ -42,6 +43,7 @@ class Backend:
     stub: StubServer | None = None
     last_purge: float | None = None  # time.monotonic() of the last purge of old results
     wait_times: WaitTimes = field(default_factory=WaitTimes)  # recent durations, for the page's estimate
+    gate: QuotaGate | None = None  # visitor quotas on the server's key (issue 10); None only in unit tests
 
     @property
     def offline(self) -> bool:
@@ -98,6 +100,8 @@ class Backend:
             asyncio.run(self.aclose())  # the pools' own loop closes them if it still runs (see aclose)
         if self.stub is not None:
             self.stub.stop()
+        if self.gate is not None:
+            self.gate.close()
         shutil.rmtree(self.output_root, ignore_errors=True)
 
 
@@ -116,6 +120,7 @@ def results_folder() -> Path:
 
 def create_backend(settings: Settings) -> Backend:
     backend = Backend(settings, SeedreamClient.from_settings(settings), results_folder())
+    backend.gate = QuotaGate.from_settings(settings)
     if settings.offline:
         # A random key shared only between this process and its own stand-in.
         backend.preview_key = secrets.token_urlsafe(16)

@@ -8,7 +8,8 @@ from __future__ import annotations
 
 import asyncio
 import time
-from collections.abc import Mapping, Sequence
+from collections.abc import AsyncIterator, Callable, Mapping, Sequence
+from contextlib import AbstractAsyncContextManager, asynccontextmanager
 from dataclasses import dataclass, field, replace
 from datetime import datetime
 from pathlib import Path
@@ -44,6 +45,16 @@ class GenerateClient(Protocol):
     async def generate(
         self, request: GenerateRequest, *, api_key: str | None = None, headers: Mapping[str, str] | None = None
     ) -> GenerationResult: ...
+
+
+class Reservation(Protocol):
+    """What a quota reservation must offer (seedream_ui/quotas: `QuotaGate.reserve`)."""
+
+    async def settle(self, images_returned: int) -> object: ...
+
+
+# Given the most images a valid request may make, a context manager around the paid call (see `generate`).
+Reserve = Callable[[int], AbstractAsyncContextManager[Reservation]]
 
 
 # ---- live hints -------------------------------------------------------------------------------
@@ -233,14 +244,20 @@ async def generate(
     api_key: str | None,
     output_root: Path,
     headers: Mapping[str, str] | None = None,
+    reserve: Reserve | None = None,
 ) -> Generation:
     """Validate, send, and keep the results on disk for the gallery and the downloads.
 
     `api_key` is the key already chosen for this call (see Backend.route); the client refuses a missing one.
+    `reserve` (visitor quotas, issue 10) wraps only the paid call: it is entered after validation, so an invalid
+    request reserves nothing and a refusal sends nothing, and settled with the images returned as soon as the
+    API answers (saving them is not the API's cost).
     """
     request, reference_names = await build_request(form)
     started = time.perf_counter()
-    result = await client.generate(request, api_key=api_key, headers=headers)
+    async with (reserve or no_reservation)(request.expected_images()) as reservation:
+        result = await client.generate(request, api_key=api_key, headers=headers)
+        await reservation.settle(len(result.images))
     created = datetime.now()
     # Writing the images is megabytes of disk I/O: a worker thread, not the event loop. The zip is built only
     # when asked for (download_all): most generations are never zipped.
@@ -256,6 +273,16 @@ async def generate(
         warnings=warnings,
         record=request_record(request, reference_names),
     )
+
+
+class _Free:
+    async def settle(self, images_returned: int) -> None:
+        return None
+
+
+@asynccontextmanager
+async def no_reservation(images: int) -> AsyncIterator[Reservation]:
+    yield _Free()
 
 
 async def download_all(generation: object) -> Path:

@@ -26,6 +26,7 @@ from seedream_ui.config import Settings
 from seedream_ui.errors import SeedreamError, ValidationError
 from seedream_ui.request import MAX_REFERENCES, MAX_TOTAL_IMAGES
 from seedream_ui.sizes import MAX_PIXELS, MAX_RATIO, MIN_PIXELS, MIN_RATIO
+from seedream_ui.ui_limits import visit_for
 
 log = logging.getLogger("seedream_ui.mcp")
 
@@ -122,12 +123,17 @@ def form_from_arguments(arguments: Mapping[str, Any]) -> gen.GenerationForm:
     )
 
 
-async def run_tool(backend: Backend, arguments: Mapping[str, Any], *, agent_key: str | None) -> gen.Generation:
-    """One generation for an agent, exactly as the page makes it. SeedreamError messages are the page's."""
+async def run_tool(
+    backend: Backend, arguments: Mapping[str, Any], *, agent_key: str | None, request: Any = None
+) -> gen.Generation:
+    """One generation for an agent, exactly as the page makes it. SeedreamError messages are the page's.
+
+    `request` is the MCP call's HTTP request: its client address is the visitor the page's quotas count."""
     form = form_from_arguments(arguments)
     client, key = backend.route(agent_key)
-    # Visitor quotas go here: when `agent_key` is empty the server's key pays, so reserve around this one call.
-    return await gen.generate(client, form, api_key=key, output_root=backend.output_root)
+    visit = await visit_for(backend.gate, request, api_key=agent_key)
+    done = await gen.generate(client, form, api_key=key, output_root=backend.output_root, reserve=visit.reserve)
+    return visit.with_cost(done)
 
 
 def tool_content(done: gen.Generation, file_url: Any) -> list[Any]:
@@ -186,7 +192,7 @@ def install(demo: Any, backend: Backend) -> bool:
         heartbeat = asyncio.create_task(_progress(context, token)) if token is not None else None
         try:
             async with slots:
-                done = await run_tool(backend, arguments, agent_key=agent_key)
+                done = await run_tool(backend, arguments, agent_key=agent_key, request=request)
         except SeedreamError as exc:
             raise ToolError(str(exc)) from None
         except Exception:  # a bug of ours: log it for us, tell the agent something it can act on

@@ -11,7 +11,10 @@ import pydantic
 from gradio.components.gallery import GalleryData
 
 from seedream_ui import generation as gen
-from seedream_ui import page_iterate
+from seedream_ui import (
+    page_iterate,
+    ui_limits,  # limits and cost (issue 10)
+)
 from seedream_ui.backend import Backend
 from seedream_ui.request import MAX_REFERENCES, OPTIMIZE_MODES
 from seedream_ui.sizes import DEFAULT_SIZE, presets
@@ -92,18 +95,21 @@ class Page:
     wait: gr.HTML  # iterating (issue 12, page_iterate.py): the live wait line, ...
     keys_hint: gr.Markdown  # ... the keyboard hint ...
     sequence_hint: gr.Markdown  # ... and how to ask a sequence for N images
+    cost: gr.Markdown  # what a click can cost (ui_limits)
+    session_images: gr.State  # images this session made on the demo's key (ui_limits)
 
 
 def build_layout(page: Page, backend: Backend) -> None:
     """Every component of the page, in reading order, stored on `page`."""
     gr.Markdown(HEADER, elem_id="header")
+    ui_limits.login_button()
     if backend.offline:
         gr.Markdown(OFFLINE_BANNER, elem_id="offline-banner")
     page.kept_refs, page.history = gr.State([]), gr.State([])
     page.selected, page.shown = gr.State(None), gr.State(None)
     with gr.Row(equal_height=False):
         with gr.Column(scale=5, min_width=320):
-            _build_prompt(page)
+            _build_prompt(page, backend)
             _build_size(page)
             _build_references(page)
             _build_advanced(page, backend)
@@ -117,7 +123,7 @@ def build_layout(page: Page, backend: Backend) -> None:
     )
 
 
-def _build_prompt(page: Page) -> None:
+def _build_prompt(page: Page, backend: Backend) -> None:
     page.prompt = gr.Textbox(
         label="Prompt",
         lines=3,
@@ -130,6 +136,7 @@ def _build_prompt(page: Page) -> None:
         page.run = gr.Button("Generate", variant="primary", scale=3, elem_id="generate")
         page.stop = gr.Button("Stop waiting", variant="stop", scale=1, elem_id="stop")
     page_iterate.build_wait(page)
+    ui_limits.build_cost(page, backend.gate)
 
 
 def _build_size(page: Page) -> None:

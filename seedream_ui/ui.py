@@ -22,9 +22,11 @@ from seedream_ui.errors import (
 )
 from seedream_ui.outputs import RESULT_MAX_AGE_S
 from seedream_ui.page import ASSETS, GALLERY_REFUSAL, Page, build_layout
+from seedream_ui.quotas import KeyPausedError, QuotaError
 from seedream_ui.ui_iterate import head as iterate_head  # iterating (issue 12)
 from seedream_ui.ui_iterate import wire as wire_iterate
 from seedream_ui.ui_iterate import wire_first as wire_iterate_first
+from seedream_ui.ui_limits import counted, visit_for, wire_limits  # limits and cost (issue 10)
 from seedream_ui.waits import result_captions, wait_key
 
 log = logging.getLogger("seedream_ui.ui")
@@ -37,6 +39,8 @@ _TITLES: list[tuple[type[SeedreamError], str]] = [
     (ContentPolicyError, "Refused by Seedream"),
     (RateLimitError, "Rate limited"),
     (APIError, "Seedream API error"),
+    (KeyPausedError, "API key box paused"),
+    (QuotaError, "Usage limit"),
     (SeedreamError, "Error"),
 ]
 
@@ -159,6 +163,9 @@ def _wire_generate(page: Page, backend: Backend, settings: Settings) -> None:
         max_images: Any,
         api_key: Any,
         history: list[gen.Generation] | None = None,
+        session_images: Any = 0,
+        request: gr.Request | None = None,  # limits (issue 10): who the visitor is ...
+        profile: gr.OAuthProfile | None = None,  # ... by username when signed in on a Space
         progress: gr.Progress = gr.Progress(),
     ) -> dict[Any, Any]:
         # The values arrive as the caller sent them (preprocess=False): Gradio's own preprocessing would turn
@@ -176,10 +183,12 @@ def _wire_generate(page: Page, backend: Backend, settings: Settings) -> None:
                 max_images=max_images,
             )
             progress(0.05, desc="Sending to Seedream…")
+            visit = await visit_for(backend.gate, request, api_key=api_key, profile=profile)
             started = time.monotonic()
-            done = await gen.generate(client, form, api_key=key, output_root=backend.output_root)
+            done = await gen.generate(client, form, api_key=key, output_root=backend.output_root, reserve=visit.reserve)
             kind = wait_key(size, sequential_image_generation, max_images)
             backend.wait_times.record(kind, time.monotonic() - started)  # the next wait's estimate
+            done, spent = counted(page, visit, done, session_images)
         except SeedreamError as exc:
             raise _error(exc) from None
         except Exception:  # a bug of ours: log it for us, show something useful to the user
@@ -188,14 +197,14 @@ def _wire_generate(page: Page, backend: Backend, settings: Settings) -> None:
         await backend.purge_old_results()
         for warning in done.warnings:
             gr.Warning(warning)
-        return _shown(page, done) | {page.history: gen.add_to_history(history or [], done), page.selected: None}
+        return _shown(page, done) | {page.history: gen.add_to_history(history or [], done), page.selected: None} | spent
 
     event = gr.on(
         [page.run.click],  # and Ctrl/Cmd+Enter in the prompt (assets/iterate.js clicks Generate)
         generate,
         [page.prompt, page.size, page.image, page.image_urls, page.watermark, page.optimize_prompt_mode,
-         page.sequential_image_generation, page.max_images, page.api_key, page.history],
-        [page.results, page.download_all, page.status, page.history, page.selected, page.shown],
+         page.sequential_image_generation, page.max_images, page.api_key, page.history, page.session_images],
+        [page.results, page.download_all, page.status, page.history, page.selected, page.shown, page.session_images],
         api_name="generate",
         api_description="Generate images with Seedream 4.5. Parameters follow the API's fields.",
         preprocess=False,
@@ -212,6 +221,7 @@ def _wire_generate(page: Page, backend: Backend, settings: Settings) -> None:
     event.success(_history_items, page.history, page.history_gallery, **FAST)
     page.stop.click(None, cancels=[event], api_visibility="private")
     wire_iterate(page, event)  # the wait line, Stop's status, the status after a failure
+    wire_limits(page, backend.gate, event)
 
 
 def _wire_results(page: Page) -> None:

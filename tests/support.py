@@ -3,13 +3,15 @@
 from __future__ import annotations
 
 import os
+import shutil
 import socket
 import subprocess
 import sys
+import tempfile
 import time
 from collections.abc import Iterator
 from contextlib import contextmanager
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from pathlib import Path
 from typing import Any
 
@@ -45,6 +47,17 @@ def open_page(context: Any, url: str) -> Any:
     page.goto(url)
     expect(page.locator("#generate")).to_be_visible()
     return page
+
+
+# The demo under test has no visitor limits unless a test sets them (tests/test_limits_*.py): with the defaults, a
+# module's generations, all from 127.0.0.1 (one visitor), would soon be refused.
+NO_LIMITS: dict[str, Any] = {
+    "visitor_images_per_hour": 0, "visitor_images_per_day": 0, "visitor_concurrency": 0, "daily_budget": 0.0,
+}  # fmt: skip
+NO_LIMITS_ENV = {
+    "SEEDREAM_VISITOR_IMAGES_PER_HOUR": "0", "SEEDREAM_VISITOR_IMAGES_PER_DAY": "0",
+    "SEEDREAM_VISITOR_CONCURRENCY": "0", "SEEDREAM_DAILY_BUDGET": "0",
+}  # fmt: skip
 
 
 def generate_inputs(prompt: str = "a lighthouse at dusk", **fields: Any) -> dict[str, Any]:
@@ -90,19 +103,28 @@ class RunningApp:
 
 
 @contextmanager
-def running_app(settings: Settings | None = None) -> Iterator[RunningApp]:
+def running_app(settings: Settings | None = None, *, limits: bool = False) -> Iterator[RunningApp]:
     """The demo served in this process on a free 127.0.0.1 port, exactly as app.py serves it (offline preview
-    unless a key is set)."""
+    unless a key is set). Without `limits` the visitor limits are off; the usage counters go to a fresh folder
+    unless a data_dir is set."""
     from seedream_ui.server import serve
 
+    settings = settings or Settings()
+    settings = settings if limits else replace(settings, **NO_LIMITS)
+    data_dir = None
+    if settings.data_dir == Settings.data_dir:  # never the developer's ./data
+        data_dir = tempfile.mkdtemp(prefix="seedream-data-")
+        settings = replace(settings, data_dir=data_dir)
     port = free_port()
-    served = serve(settings or Settings(), host="127.0.0.1", port=port, quiet=True)
+    served = serve(settings, host="127.0.0.1", port=port, quiet=True)
     url = f"http://127.0.0.1:{port}/"
     try:
         wait_until_up(url)
         yield RunningApp(url, served.backend, served.demo)
     finally:
         served.close()
+        if data_dir is not None:
+            shutil.rmtree(data_dir, ignore_errors=True)
 
 
 @dataclass
@@ -117,11 +139,12 @@ class AppProcess:
 
 @contextmanager
 def app_process(tmp_path: Path, env: dict[str, str] | None = None, timeout: float = 180.0) -> Iterator[AppProcess]:
-    """`python app.py` exactly as a user starts it, with its output captured to a file."""
+    """`python app.py` exactly as a user starts it, with its output captured to a file (visitor limits off
+    unless `env` sets them; the usage counters in tmp_path/data)."""
     port = free_port()
     full_env = {
         k: v for k, v in os.environ.items() if not k.startswith("SEEDREAM_")
-    } | {"GRADIO_SERVER_PORT": str(port), "PYTHONUNBUFFERED": "1"} | (env or {})
+    } | {"GRADIO_SERVER_PORT": str(port), "PYTHONUNBUFFERED": "1"} | NO_LIMITS_ENV | (env or {})
     log_path = tmp_path / "app.log"
     with open(log_path, "wb") as log:
         # cwd=tmp_path: no developer's .env is picked up; app.py is found by absolute path.

@@ -16,18 +16,13 @@ from playwright.sync_api import BrowserContext, Page, expect
 
 from seedream_ui.config import Settings
 from seedream_ui.stub_api import StubServer
-from tests.support import ARTIFACTS, RunningApp, running_app
+from tests.support import ARTIFACTS, DESKTOP, RunningApp, open_page, running_app
 from tests.test_browser import (  # noqa: F401 - the fixtures are used by name
-    DESKTOP,
     PHONE,
     SMALL_PRESET,
     app,
-    browser,
-    context,
     generate,
     open_accordion,
-    open_page,
-    page,
     pick_size,
     result_sources,
     stand_in,
@@ -62,7 +57,7 @@ def slow_app() -> Iterator[RunningApp]:
 def slow_page(context: BrowserContext, slow_app: RunningApp) -> Page:
     assert slow_app.backend.stub is not None
     slow_app.backend.stub.reset()
-    return open_page(context, slow_app)
+    return open_page(context, slow_app.url)
 
 
 def slow_stand_in(slow_app: RunningApp) -> StubServer:
