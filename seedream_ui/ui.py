@@ -21,6 +21,8 @@ from seedream_ui.errors import (
 )
 from seedream_ui.outputs import RESULT_MAX_AGE_S
 from seedream_ui.page import ASSETS, GALLERY_REFUSAL, Page, build_layout
+from seedream_ui.shares import ShareStore
+from seedream_ui.ui_share import wire_share
 
 log = logging.getLogger("seedream_ui.ui")
 
@@ -67,7 +69,10 @@ def _index(value: object, length: int) -> int | None:
     """A clicked item's index, if it is one (select events carry what the browser sent)."""
     return value if isinstance(value, int) and not isinstance(value, bool) and 0 <= value < length else None
 
-def build_demo(settings: Settings | None = None, backend: Backend | None = None) -> gr.Blocks:
+def build_demo(
+    settings: Settings | None = None, backend: Backend | None = None, shares: ShareStore | None = None
+) -> gr.Blocks:
+    """The page; with `shares` (serve() opens it in SEEDREAM_DATA_DIR) the Share button and ?recipe= links work."""
     settings = settings or load_settings()
     backend = backend or create_backend(settings)
     page = Page()
@@ -79,6 +84,7 @@ def build_demo(settings: Settings | None = None, backend: Backend | None = None)
         _wire_generate(page, backend, settings)
         _wire_results(page)
         _wire_download(page)
+        wire_share(page, page.sharing, shares, settings, backend, demo)
     return demo
 
 
