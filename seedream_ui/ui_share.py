@@ -134,13 +134,14 @@ def wire_share(
     controls.share.click(on_share, page.shown, [controls.link, controls.notice], **TELLING)
 
     async def on_load(request: gr.Request) -> dict[Any, Any]:
+        unchanged = {component: gr.skip() for component in form_outputs}
         wanted = request.query_params.get("recipe") if request is not None else None
         if not wanted:
-            return {}
+            return unchanged
         form = await form_for_link(store, wanted)
         if form is None:  # forged, expired or unshared: one message for all
             gr.Warning(LINK_GONE)
-            return {}
+            return unchanged
         return await _filled(page, form, backend)
 
     demo.load(on_load, None, form_outputs, **TELLING)
