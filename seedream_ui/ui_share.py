@@ -13,7 +13,7 @@ import secrets
 import shutil
 from dataclasses import dataclass
 from pathlib import Path
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING, Any, cast
 
 import gradio as gr
 
@@ -124,7 +124,8 @@ def wire_share(
         except OSError:  # the results were cleaned up meanwhile (they are kept 6 hours)
             raise gr.Error("These results are no longer on the server; generate them again to share them.",
                            title="Not shared", print_exception=False) from None
-        root = root_url(getattr(request, "request", None) or request, demo.root_path or None)
+        # gr.Request wraps the Starlette request of the queue call, whose headers and scope give the address.
+        root = root_url(cast(Any, getattr(request, "request", None) or request), demo.root_path or None)
         log.info("shared a generation of %d image(s)", len(images))
         return {
             controls.link: gr.Textbox(value=share_url(root, published.id), visible=True),

@@ -26,14 +26,14 @@ from tests.test_browser import PHONE, SMALL_PRESET, generate, open_accordion, pi
 pytestmark = pytest.mark.browser
 
 SHOTS = ARTIFACTS / "share"
-OFFLINE = {"api_url": "http://127.0.0.1:9/v3/seedream-4.5", "max_retries": 0}  # nothing reaches the internet
+CLOSED_PORT_API = "http://127.0.0.1:9/v3/seedream-4.5"  # nothing here can reach the internet
 PROMPT = "a paper boat on a puddle, watercolour"
 
 
 @pytest.fixture(scope="module")
 def app(tmp_path_factory: pytest.TempPathFactory) -> Iterator[RunningApp]:
     data = tmp_path_factory.mktemp("data")
-    with running_app(Settings(data_dir=str(data), **OFFLINE)) as running:  # type: ignore[arg-type]
+    with running_app(Settings(data_dir=str(data), api_url=CLOSED_PORT_API, max_retries=0)) as running:
         yield running
 
 
@@ -191,7 +191,7 @@ def test_at_phone_width_the_share_link_fits(browser: Browser, app: RunningApp, r
 
 
 def test_a_link_survives_a_restart_with_the_same_data_dir(browser: Browser, tmp_path: Path, reference: Path) -> None:
-    env = {"SEEDREAM_DATA_DIR": str(tmp_path / "data"), "SEEDREAM_API_URL": OFFLINE["api_url"]}
+    env = {"SEEDREAM_DATA_DIR": str(tmp_path / "data"), "SEEDREAM_API_URL": CLOSED_PORT_API}
     ctx = fresh(browser)
     with app_process(tmp_path, env) as first:
         link, _, results = make_and_share(open_page(ctx, first.url), reference)
@@ -206,7 +206,7 @@ def test_a_link_survives_a_restart_with_the_same_data_dir(browser: Browser, tmp_
 
 
 def test_sharing_off_hides_the_button_and_serves_no_shares(tmp_path: Path) -> None:
-    with running_app(Settings(data_dir=str(tmp_path), share_days=0, **OFFLINE)) as off:  # type: ignore[arg-type]
+    with running_app(Settings(data_dir=str(tmp_path), share_days=0, api_url=CLOSED_PORT_API, max_retries=0)) as off:
         config = httpx.get(off.url + "config").json()
         share = [c for c in config["components"] if c.get("props", {}).get("elem_id") == "share"]
         assert share and share[0]["props"]["visible"] is False
