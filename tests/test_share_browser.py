@@ -10,6 +10,7 @@ from __future__ import annotations
 import hashlib
 import json
 import re
+import sqlite3
 from collections.abc import Iterator
 from pathlib import Path
 
@@ -31,8 +32,12 @@ PROMPT = "a paper boat on a puddle, watercolour"
 
 
 @pytest.fixture(scope="module")
-def app(tmp_path_factory: pytest.TempPathFactory) -> Iterator[RunningApp]:
-    data = tmp_path_factory.mktemp("data")
+def data(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    return tmp_path_factory.mktemp("data")
+
+
+@pytest.fixture(scope="module")
+def app(data: Path) -> Iterator[RunningApp]:
     with running_app(Settings(data_dir=str(data), api_url=CLOSED_PORT_API, max_retries=0)) as running:
         yield running
 
@@ -100,13 +105,16 @@ def expect_the_recipe_in_the_form(page: Page, references: int) -> None:
 
 
 def test_a_shared_link_shows_the_same_images_to_anyone_and_opens_in_the_editor(
-    browser: Browser, context: BrowserContext, app: RunningApp, reference: Path
+    browser: Browser, context: BrowserContext, app: RunningApp, reference: Path, data: Path
 ) -> None:
     page = open_page(context, app.url)
     link, _, results = make_and_share(page, reference)
     assert link.startswith(app.url.rstrip("/") + "/s/")
     mine = sorted(sha(page.request.get(src).body()) for src in results)
     shot(page, "01-shared-1280")
+    with sqlite3.connect(data / "shares" / "shares.sqlite3") as index:
+        (visitor,) = index.execute("SELECT visitor FROM shares WHERE id = ?", (link.rsplit("/", 1)[1],)).fetchone()
+    assert visitor.startswith("addr-") and "127.0.0.1" not in visitor  # the quotas' salted id, never the address
 
     stranger = fresh(browser)
     shared = stranger.new_page()
