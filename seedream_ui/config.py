@@ -77,8 +77,6 @@ class Settings:
     @property
     def decode_memory_bytes(self) -> int:
         return int(self.decode_memory_mb * 1024 * 1024)
-
-    @property
     def upload_quota_bytes(self) -> int:
         return int(self.upload_quota_mb * 1024 * 1024)
 
