@@ -21,8 +21,17 @@ from pathlib import Path
 from gradio_client import Client
 
 from bench.common import (
-    BENCH_KEY, PROMPT, Row, app_process, cpu_seconds, describe, median, paired_async, paired_sync, stub_process,
-)  # fmt: skip
+    BENCH_KEY,
+    PROMPT,
+    Row,
+    app_process,
+    cpu_seconds,
+    describe,
+    median,
+    paired_async,
+    paired_sync,
+    stub_process,
+)
 from bench.load import generate_data, load_client, visit
 from bench.sampler import Sampler
 from seedream_ui.client import SeedreamClient, SyncSeedreamClient
@@ -68,7 +77,7 @@ def run(quick: bool = False) -> Row:
         baseline_label="the client alone (SeedreamClient -> stand-in, same request)",
         target_label=f"added time under {TARGET_S * 1000:.0f} ms",
     )
-    request, _ = build_request(GenerationForm(prompt=PROMPT, size="2K"))  # exactly what the app sends
+    request, _ = asyncio.run(build_request(GenerationForm(prompt=PROMPT, size="2K")))  # exactly what the app sends
     with (
         stub_process(latency=0.0) as stub,
         app_process(stub.url) as app,
@@ -147,7 +156,7 @@ def profile(quick: bool = False) -> str:
         os.kill(app.pid, signal.SIGUSR2)
         time.sleep(0.5)
         app_report = out.read_text()
-    per = [1000 * (b - a) / calls for a, b in zip(before, after)]
+    per = [1000 * (b - a) / calls for a, b in zip(before, after, strict=True)]
     return (
         f"CPU per gradio_client generation: benchmark process (gradio_client) {per[0]:.0f} ms, app {per[1]:.0f} ms, "
         f"stand-in {per[2]:.0f} ms\n\n--- benchmark process (gradio_client) ---\n{here.report(15)}\n\n"

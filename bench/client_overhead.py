@@ -12,8 +12,16 @@ import json
 import httpx
 
 from bench.common import (
-    BENCH_KEY, PROMPT, Row, cprofile_text, describe, median, paired_async, run_async, stub_process,
-)  # fmt: skip
+    BENCH_KEY,
+    PROMPT,
+    Row,
+    cprofile_text,
+    describe,
+    median,
+    paired_async,
+    run_async,
+    stub_process,
+)
 from seedream_ui.client import SeedreamClient
 from seedream_ui.request import GenerateRequest
 

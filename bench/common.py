@@ -187,26 +187,46 @@ def _stop(process: subprocess.Popen[bytes]) -> None:
 
 
 @contextmanager
+def child_process(
+    command: list[str], url: str, *, env: dict[str, str], log_path: Path, ready_url: str | None = None,
+    cwd: Path = ROOT, keep_log: bool = False,
+) -> Iterator[Child]:
+    """`command` running, its output in `log_path`, from when `ready_url` (default: `url`) answers 200 until the
+    block ends; a child that never answers ends the benchmark with its log."""
+    with open(log_path, "wb") as log:
+        process = subprocess.Popen(command, cwd=cwd, env=env, stdout=log, stderr=subprocess.STDOUT)
+    try:
+        try:
+            wait_until_answers(ready_url or url, timeout=120)
+        except TimeoutError:
+            raise RuntimeError(f"{command} did not start; its log:\n{log_path.read_text(errors='replace')}") from None
+        yield Child(url, process, log_path)
+    finally:
+        _stop(process)
+        if not keep_log:
+            log_path.unlink(missing_ok=True)
+
+
+def temp_log(name: str) -> Path:
+    return Path(tempfile.mkstemp(prefix=f"bench-{name}-", suffix=".log")[1])
+
+
+@contextmanager
 def stub_process(*, latency: float = 0.0, response_format: str = "url", cached: bool = False) -> Iterator[Child]:
     """`python -m seedream_ui.stub_api` in its own process, so that its drawing does not share our GIL.
 
     cached=True runs bench/cached_stub.py instead: the same stand-in with its drawing done once per size.
     """
     port = free_port()
-    log_path = Path(tempfile.mkstemp(prefix="bench-stub-", suffix=".log")[1])
     command = [
         sys.executable, "-m", "bench.cached_stub" if cached else "seedream_ui.stub_api", "--port", str(port), "--api-key", BENCH_KEY,
         "--latency", str(latency), "--response-format", response_format,
     ]  # fmt: skip
-    with open(log_path, "wb") as log:
-        process = subprocess.Popen(command, cwd=ROOT, env=clean_env(), stdout=log, stderr=subprocess.STDOUT)
     base = f"http://127.0.0.1:{port}"
-    try:
-        wait_until_answers(f"{base}/_stub/faults", timeout=30)
-        yield Child(f"{base}/v3/seedream-4.5", process, log_path)
-    finally:
-        _stop(process)
-        log_path.unlink(missing_ok=True)
+    with child_process(
+        command, f"{base}/v3/seedream-4.5", env=clean_env(), log_path=temp_log("stub"), ready_url=f"{base}/_stub/faults"
+    ) as child:
+        yield child
 
 
 @contextmanager
@@ -214,24 +234,14 @@ def app_process(api_url: str | None, *, env: dict[str, str] | None = None, scrip
     """`python app.py` in a temporary working directory (no .env), pointed at `api_url` with BENCH_KEY."""
     port = free_port()
     workdir = Path(tempfile.mkdtemp(prefix="bench-app-"))
-    log_path = workdir / "app.log"
     extra = {"GRADIO_SERVER_PORT": str(port)} | (env or {})
     if api_url:
         extra |= {"SEEDREAM_API_URL": api_url, "SEEDREAM_API_KEY": BENCH_KEY}
-    with open(log_path, "wb") as log:
-        process = subprocess.Popen(
-            [sys.executable, str(ROOT / script)], cwd=workdir, env=clean_env(**extra),
-            stdout=log, stderr=subprocess.STDOUT,
-        )  # fmt: skip
-    url = f"http://127.0.0.1:{port}/"
-    try:
-        try:
-            wait_until_answers(url, timeout=120)
-        except TimeoutError:
-            raise RuntimeError(f"The app did not start; its log:\n{log_path.read_text(errors='replace')}") from None
-        yield Child(url, process, log_path)
-    finally:
-        _stop(process)
+    with child_process(
+        [sys.executable, str(ROOT / script)], f"http://127.0.0.1:{port}/", env=clean_env(**extra),
+        log_path=workdir / "app.log", cwd=workdir, keep_log=True,
+    ) as child:  # fmt: skip
+        yield child
 
 
 # -------------------------------------------------------------------------------------------------- memory

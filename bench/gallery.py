@@ -103,7 +103,7 @@ async def _measure(
         done = await gen.generate(client, form, api_key=None, output_root=outputs)
         history = gen.add_to_history([], done)
         # The generate event's outputs (the history gallery is filled by a separate step after it).
-        predictions = ui._show(done) + (history, None)
+        predictions = (*ui._show(done), history, None)
         await demo.postprocess_data(event, list(predictions), None)
         assert len(done.files) == COUNT
 

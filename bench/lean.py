@@ -34,6 +34,7 @@ from bench.common import (
     ROOT,
     Child,
     app_process,
+    child_process,
     clean_env,
     cpu_seconds,
     free_port,
@@ -41,7 +42,7 @@ from bench.common import (
     peak_rss_mb,
     reset_peak,
     rss_mb,
-    wait_until_answers,
+    temp_log,
 )
 from bench.lean_load import crowd, generate_data, set_latency
 from bench.lean_report import render, write_doc
@@ -51,34 +52,10 @@ SIDES = ("anchor", "app")
 
 
 @contextmanager
-def _process(command: list[str], url: str, env: dict[str, str]) -> Iterator[Child]:
-    import subprocess
-    import tempfile
-
-    log_path = Path(tempfile.mkstemp(prefix="bench-lean-", suffix=".log")[1])
-    with open(log_path, "wb") as log:
-        process = subprocess.Popen(command, cwd=ROOT, env=env, stdout=log, stderr=subprocess.STDOUT)
-    try:
-        try:
-            wait_until_answers(url, timeout=120)
-        except TimeoutError:
-            raise RuntimeError(f"{command} did not start:\n{log_path.read_text(errors='replace')}") from None
-        yield Child(url, process, log_path)
-    finally:
-        process.terminate()
-        try:
-            process.wait(timeout=15)
-        except subprocess.TimeoutExpired:
-            process.kill()
-            process.wait()
-        log_path.unlink(missing_ok=True)
-
-
-@contextmanager
 def stand_in() -> Iterator[Child]:
     port = free_port()
     command = [sys.executable, "-m", "bench.fixed_stub", "--port", str(port)]
-    with _process(command, f"http://127.0.0.1:{port}/", clean_env()) as child:
+    with child_process(command, f"http://127.0.0.1:{port}/", env=clean_env(), log_path=temp_log("lean")) as child:
         yield child
 
 
@@ -86,8 +63,8 @@ def stand_in() -> Iterator[Child]:
 def anchor(api_url: str) -> Iterator[Child]:
     port = free_port()
     env = clean_env(SEEDREAM_API_URL=api_url, SEEDREAM_API_KEY="bench-key")
-    with _process([sys.executable, str(ROOT / "bench" / "anchor_app.py"), str(port)], f"http://127.0.0.1:{port}/",
-                  env) as child:  # fmt: skip
+    command = [sys.executable, str(ROOT / "bench" / "anchor_app.py"), str(port)]
+    with child_process(command, f"http://127.0.0.1:{port}/", env=env, log_path=temp_log("lean")) as child:
         yield child
 
 
@@ -131,7 +108,7 @@ async def burst_row(
     data = generate_data()
     fields = ("alone_s", "burst_s", "failed", "served", "mb_per_gen", "cpu_per_gen_s", "others_cpu_s")
     out: dict[str, Any] = {n: {f: [] for f in fields} for n in sides}
-    for name, child in sides.items():  # warm-up: a first burst grows pools and caches once
+    for child in sides.values():  # warm-up: a first burst grows pools and caches once
         await crowd(child.url, min(visitors, 16), data)
     for i in range(rounds):
         order = SIDES if i % 2 == 0 else SIDES[::-1]
@@ -144,7 +121,7 @@ async def burst_row(
             cpu_before = [cpu_seconds(child.pid), cpu_seconds(stub.pid), cpu_seconds()]
             wall, visits = await crowd(child.url, visitors, data)
             cpu = [after - before for after, before in zip([cpu_seconds(child.pid), cpu_seconds(stub.pid),
-                                                           cpu_seconds()], cpu_before)]  # fmt: skip
+                                                           cpu_seconds()], cpu_before, strict=True)]  # fmt: skip
             peak = peak_rss_mb(child.pid)
             into["cpu_per_gen_s"].append(cpu[0] / visitors)
             into["others_cpu_s"].append({"stand-in": cpu[1], "visitors": cpu[2]})

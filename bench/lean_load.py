@@ -8,7 +8,6 @@ A failed visit is recorded (not raised), so a burst can say how many visitors we
 from __future__ import annotations
 
 import asyncio
-import json
 import ssl
 import time
 from dataclasses import dataclass
@@ -16,6 +15,7 @@ from dataclasses import dataclass
 import httpx
 
 from bench.common import PROMPT
+from bench.load import call_generate
 
 
 @dataclass(frozen=True)
@@ -33,19 +33,9 @@ def generate_data(size: str = "2K") -> list[object]:
 
 async def visit(http: httpx.AsyncClient, base_url: str, data: list[object]) -> Visit:
     started = time.perf_counter()
-    step = "POST /call/generate"
+    step = "POST /call/generate, then its event stream"
     try:
-        posted = await http.post(f"{base_url}gradio_api/call/generate", json={"data": data})
-        event_id = posted.raise_for_status().json()["event_id"]
-        event, payload = "", None
-        step = "GET event stream"
-        async with http.stream("GET", f"{base_url}gradio_api/call/generate/{event_id}") as stream:
-            async for line in stream.aiter_lines():
-                if line.startswith("event:"):
-                    event = line[6:].strip()
-                elif line.startswith("data:") and event in ("complete", "error"):
-                    payload = json.loads(line[5:])
-                    break
+        event, payload = await call_generate(http, base_url, data)
         if event != "complete" or not isinstance(payload, list):
             return Visit(time.perf_counter() - started, 0, f"{event or 'no event'}: {str(payload)[:200]}")
         gallery = payload[0] or []

@@ -86,7 +86,7 @@ async def profile(
     data = generate_data()
     out_dir = Path(tempfile.mkdtemp(prefix="bench-spy-"))
     spies = {
-        name: subprocess.Popen(  # noqa: ASYNC220  (started once, returns at once)
+        name: subprocess.Popen(  # started once, returns at once
             [spy, "record", "--pid", str(child.pid), "--rate", "200", "--nonblocking", "--format", "raw",
              "--output", str(out_dir / f"{name}.txt")],
             stdout=subprocess.DEVNULL, stderr=subprocess.PIPE,

@@ -11,6 +11,7 @@ import asyncio
 import json
 import time
 from dataclasses import dataclass
+from typing import Any
 
 import httpx
 
@@ -35,12 +36,11 @@ def generate_data(size: str = "2K", prompt: str = PROMPT) -> list[object]:
     return [prompt, size, [], "", True, "standard", "disabled", 4, ""]
 
 
-async def visit(http: httpx.AsyncClient, base_url: str, data: list[object], *, fetch_images: bool = True) -> Visit:
-    started = time.perf_counter()
+async def call_generate(http: httpx.AsyncClient, base_url: str, data: list[object]) -> tuple[str, Any]:
+    """POST /gradio_api/call/generate, then read its event stream until `complete` or `error`: (event, payload)."""
     posted = await http.post(f"{base_url}gradio_api/call/generate", json={"data": data})
-    posted.raise_for_status()
-    event_id = posted.json()["event_id"]
-    event, payload = None, None
+    event_id = posted.raise_for_status().json()["event_id"]
+    event, payload = "", None
     async with http.stream("GET", f"{base_url}gradio_api/call/generate/{event_id}") as stream:
         async for line in stream.aiter_lines():
             if line.startswith("event:"):
@@ -48,6 +48,12 @@ async def visit(http: httpx.AsyncClient, base_url: str, data: list[object], *, f
             elif line.startswith("data:") and event in ("complete", "error"):
                 payload = json.loads(line[5:])
                 break
+    return event, payload
+
+
+async def visit(http: httpx.AsyncClient, base_url: str, data: list[object], *, fetch_images: bool = True) -> Visit:
+    started = time.perf_counter()
+    event, payload = await call_generate(http, base_url, data)
     if event != "complete" or not isinstance(payload, list):
         raise RuntimeError(f"generation failed: {event}: {str(payload)[:300]}")
     gallery = payload[0] or []

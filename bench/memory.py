@@ -50,7 +50,7 @@ def run(quick: bool = False) -> Row:
                 result = asyncio.run(_measure(app.url, app.pid, rounds))
                 seconds = time.perf_counter() - started
             # The largest rise of one round over the idle memory just before it.
-            rises = [p - i for i, p in zip(result["idle_mb"], result["peak_mb"])]
+            rises = [p - i for i, p in zip(result["idle_mb"], result["peak_mb"], strict=True)]
             worst = max(range(len(rises)), key=rises.__getitem__)
             idle, peak = result["idle_mb"][worst], result["peak_mb"][worst]
             per = (peak - idle) / in_flight

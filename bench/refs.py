@@ -16,8 +16,17 @@ import time
 from pathlib import Path
 
 from bench.common import (
-    ROOT, Row, clean_env, cprofile_text, describe, median, paired_sync, peak_rss_mb, reset_peak, rss_mb,
-)  # fmt: skip
+    ROOT,
+    Row,
+    clean_env,
+    cprofile_text,
+    describe,
+    median,
+    paired_sync,
+    peak_rss_mb,
+    reset_peak,
+    rss_mb,
+)
 from bench.fixtures import jpeg_set
 from seedream_ui.references import prepare_references
 

@@ -19,15 +19,15 @@ import sys
 import time
 import traceback
 from collections.abc import Callable
-from datetime import datetime, timezone
+from datetime import UTC, datetime
 from importlib.metadata import version
 from pathlib import Path
 
 if __package__ in (None, ""):  # `python bench/run.py` as well as `python -m bench.run`
     sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
-from bench import app_overhead, client_overhead, concurrency, gallery, memory, refs, startup  # noqa: E402
-from bench.common import RESULTS, ROOT, Row  # noqa: E402
+from bench import app_overhead, client_overhead, concurrency, gallery, memory, refs, startup
+from bench.common import RESULTS, ROOT, Row
 
 DOC = ROOT / "docs" / "benchmarks.md"
 BEGIN, END = "<!-- bench:results:begin -->", "<!-- bench:results:end -->"
@@ -54,7 +54,7 @@ def machine() -> dict[str, str]:
         ["git", "status", "--porcelain", "--", "seedream_ui", "app.py"], cwd=ROOT, capture_output=True, text=True
     ).stdout.strip()
     return {
-        "date": datetime.now(timezone.utc).strftime("%Y-%m-%d %H:%M UTC"),
+        "date": datetime.now(UTC).strftime("%Y-%m-%d %H:%M UTC"),
         "cpu": model,
         "nproc": str(os.cpu_count()),
         "memory": f"{mem_kb / 1024 / 1024:.1f} GiB",

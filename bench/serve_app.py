@@ -22,7 +22,7 @@ from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
-from bench.sampler import Sampler  # noqa: E402
+from bench.sampler import Sampler
 
 sampler = Sampler()
 loop_profiler = cProfile.Profile()

@@ -187,7 +187,7 @@ def slope_per_minute(samples: list[Sample]) -> float:
     if len(xs) < 2 or max(xs) == min(xs):
         return 0.0
     mean_x, mean_y = statistics.fmean(xs), statistics.fmean(ys)
-    num = sum((x - mean_x) * (y - mean_y) for x, y in zip(xs, ys))
+    num = sum((x - mean_x) * (y - mean_y) for x, y in zip(xs, ys, strict=True))
     den = sum((x - mean_x) ** 2 for x in xs)
     return num / den
 

@@ -106,7 +106,7 @@ def success_record(
                 "bytes": len(image.data),
                 "url": None if offline else image.url,  # the in-process stand-in is gone when we exit
             }
-            for path, image in zip(files, images)
+            for path, image in zip(files, images, strict=True)
         ],
         "request_file": str(request_file),
         "elapsed": round(elapsed, 3),

@@ -107,15 +107,18 @@ def form_from_arguments(arguments: Mapping[str, Any]) -> gen.GenerationForm:
             raise ValidationError(
                 f"Reference image {number} must be an http(s) URL or a data:image/...;base64 URI.", field="image"
             )
-    sequential = arguments.get("sequential_image_generation") or "disabled"
+    sequential = arguments.get("sequential_image_generation", "disabled")
+    max_images = arguments.get("max_images", 4)
+    # Passed on as sent (the MCP SDK checked them against input_schema()); check_form refuses a wrong type with
+    # the page's message instead of coercing it.
     return gen.GenerationForm(
-        prompt=str(arguments.get("prompt") or ""),
-        size=str(arguments.get("size") or DEFAULT_SIZE),
+        prompt=arguments.get("prompt", ""),
+        size=arguments.get("size", DEFAULT_SIZE),
         # In order: the checks above leave only URLs and data URIs, which prepare_references reads as such.
         reference_files=tuple(references),
-        watermark=bool(arguments.get("watermark", True)),
+        watermark=arguments.get("watermark", True),
         sequential_image_generation=sequential,
-        max_images=int(arguments.get("max_images") or 4) if sequential == "auto" else None,
+        max_images=max_images if sequential == "auto" else None,
     )
 
 

@@ -49,10 +49,10 @@ def request_record(request: GenerateRequest, reference_names: Sequence[str] = ()
     """
     record = request.to_payload()
     if request.images:
-        names = list(reference_names) + [""] * (len(request.images) - len(reference_names))
+        names = [*reference_names, *[""] * len(request.images)][: len(request.images)]  # unnamed ones get a number
         record["image"] = [
             value if is_http_url(value) else f"{name or f'reference {i}'} ({_data_kind(value)})"
-            for i, (value, name) in enumerate(zip(request.images, names), start=1)
+            for i, (value, name) in enumerate(zip(request.images, names, strict=True), start=1)
         ]
     return record
 

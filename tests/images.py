@@ -1,7 +1,9 @@
 """Test images, made at run time: ordinary pictures, and small files that decode to huge ones (amplifiers).
 
-The amplifiers are written by hand (PNG, BMP) or with Pillow from one-colour images, so they stay a few hundred
-KB on disk whatever size they claim; they are what a hostile visitor would upload.
+The one place tests get an image from: `image_bytes` / `image_file` / `data_uri` for a plain one-colour picture in
+any format and mode, `gradient` / `noise` for content, and the amplifiers. The amplifiers are written by hand (PNG,
+BMP) or with Pillow from one-colour images, so they stay a few hundred KB on disk whatever size they claim; they
+are what a hostile visitor would upload.
 """
 
 from __future__ import annotations
@@ -17,6 +19,41 @@ from PIL import Image
 from seedream_ui.references import PreparedReference
 
 PILLOW_NAMES = {"jpeg": "JPEG", "png": "PNG", "webp": "WEBP", "bmp": "BMP", "tiff": "TIFF", "gif": "GIF"}
+RED = (200, 40, 40)
+GREY = 120  # the default colour of a single-band image (L, I;16, 1)
+
+
+def solid(size: tuple[int, int] = (16, 12), colour: tuple[int, ...] | int | None = None, mode: str = "RGB") -> Image.Image:
+    """A one-colour picture: red by default, opaque mid grey in a grey mode (L, LA, I;16, 1, P's index)."""
+    if colour is None:
+        bands = Image.getmodebands(mode)
+        colour = GREY if bands == 1 else (GREY, 255) if bands == 2 else RED
+    return Image.new(mode, size, colour)
+
+
+def image_bytes(
+    fmt: str = "PNG",
+    size: tuple[int, int] = (16, 12),
+    colour: tuple[int, ...] | int | None = None,
+    mode: str = "RGB",
+    **options: object,
+) -> bytes:
+    """A one-colour image file as Pillow writes it (the real magic bytes and headers). `fmt` as "png" or "PNG"."""
+    return encode(solid(size, colour, mode), fmt, **options)
+
+
+def b64(data: bytes) -> str:
+    return base64.b64encode(data).decode("ascii")
+
+
+def data_uri(fmt: str = "png", size: tuple[int, int] = (16, 12), colour: tuple[int, ...] | int | None = None) -> str:
+    return f"data:image/{fmt.lower()};base64,{b64(image_bytes(fmt, size, colour))}"
+
+
+def image_file(path: Path, size: tuple[int, int] = (64, 48), colour: tuple[int, ...] | int | None = None) -> Path:
+    """A one-colour image written to `path`, in the format its suffix names."""
+    solid(size, colour).save(path)
+    return path
 
 
 def write(tmp_path: Path, name: str, data: bytes) -> Path:
@@ -52,7 +89,7 @@ def area(prepared: PreparedReference) -> int:
 
 def encode(image: Image.Image, fmt: str, **options: object) -> bytes:
     buffer = io.BytesIO()
-    image.save(buffer, PILLOW_NAMES[fmt], **options)
+    image.save(buffer, PILLOW_NAMES.get(fmt.lower(), fmt), **options)
     return buffer.getvalue()
 
 

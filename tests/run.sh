@@ -21,4 +21,11 @@ if ! command -v redis-server >/dev/null; then
   DEBIAN_FRONTEND=noninteractive $SUDO apt-get install -y -qq redis-server >/dev/null
 fi
 
+# Lint and types first (pyproject.toml configures both); a finding fails the run before the suite starts.
+# LINT=0 skips them (e.g. while iterating on one test).
+if [ "${LINT:-1}" = 1 ]; then
+  ruff check .
+  mypy
+fi
+
 exec python -m pytest "$@"

@@ -8,7 +8,6 @@ from __future__ import annotations
 
 import base64
 import hashlib
-import io
 import threading
 import time
 from collections.abc import Iterator
@@ -17,7 +16,6 @@ from datetime import UTC, datetime
 
 import uvicorn
 from fastapi import FastAPI
-from PIL import Image
 
 from seedream_ui.request import GenerateRequest
 from seedream_ui.shares import (
@@ -29,6 +27,7 @@ from seedream_ui.shares import (
     reference_files_from_request,
     share_router,
 )
+from tests.images import image_bytes
 from tests.support import free_port
 
 START = datetime(2026, 11, 29, 15, 30, 12, tzinfo=UTC).timestamp()
@@ -44,12 +43,6 @@ class FakeClock:
 
     def advance(self, *, days: float = 0, seconds: float = 0) -> None:
         self.now += days * 86400 + seconds
-
-
-def image_bytes(fmt: str = "JPEG", size: tuple[int, int] = (96, 64), color: tuple[int, int, int] = (200, 40, 40)) -> bytes:
-    out = io.BytesIO()
-    Image.new("RGB", size, color).save(out, fmt)
-    return out.getvalue()
 
 
 def sha(data: bytes) -> str:

@@ -16,6 +16,7 @@ from PIL import Image
 
 from seedream_ui.config import Settings
 from seedream_ui.stub_api import StubServer, read_marker
+from tests.images import image_file
 from tests.support import SMALL, RunningApp, app_process, generate_inputs, running_app
 
 SERVER_KEY = "server-key-7c1e"
@@ -38,12 +39,6 @@ def downloads(tmp_path_factory: pytest.TempPathFactory) -> Path:
 def client(app: RunningApp, downloads: Path) -> Client:
     """A fresh client per test: its own session, so its own history."""
     return Client(app.url, verbose=False, download_files=str(downloads))
-
-
-def png(folder: Path, name: str, size: tuple[int, int] = (48, 32)) -> str:
-    path = folder / name
-    Image.new("RGB", size, (20, 160, 90)).save(path, "PNG")
-    return str(path)
 
 
 def generate(client: Client, prompt: str = "a lighthouse at dusk", **fields: Any) -> tuple[Any, ...]:
@@ -84,7 +79,7 @@ def test_generate_returns_images_of_the_requested_size_a_zip_and_a_status(
 
 
 def test_uploaded_references_and_urls_reach_the_api_in_order(client: Client, stub: StubServer, tmp_path: Path) -> None:
-    sketch = png(tmp_path, "sketch.png")
+    sketch = str(image_file(tmp_path / "sketch.png", (48, 32)))
     results, _, _ = generate(
         client,
         "turn the sketch into a photo",
@@ -194,7 +189,7 @@ def test_python_app_py_with_a_key_generates_and_never_logs_the_key(
         assert status.startswith("✓ 1 image")
         # Bad input: a message each, and no traceback in the log.
         for bad in ({"watermark": "false"}, {"image": "not-a-gallery"}, {"max_images": [2]}):
-            with pytest.raises(AppError, match="must be|images must be"):
+            with pytest.raises(AppError, match="must be"):
                 generate(client, "bad input", **bad)
         stub.queue_faults(["401"])
         with pytest.raises(AppError, match="rejected"):

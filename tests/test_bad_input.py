@@ -16,9 +16,8 @@ import base64
 import io
 import json
 import os
-import struct
+import re
 import unicodedata
-import zlib
 from collections.abc import Iterator
 from dataclasses import dataclass
 from pathlib import Path
@@ -40,23 +39,14 @@ from seedream_ui.errors import ValidationError
 from seedream_ui.request import GenerateRequest
 from seedream_ui.stub_api import InvalidArgument, StubServer, validate_body
 from seedream_ui.ui import GALLERY_REFUSAL, build_demo
+from tests.images import b64, image_bytes, png_bomb, with_orientation
 from tests.support import ARTIFACTS, CHROMIUM, CHROMIUM_ARGS, SMALL, RunningApp, generate_inputs, running_app
 
 KEY = "server-key-bad-input"
 BUG_MESSAGE = "Something went wrong on our side"
 
 
-def image_bytes(fmt: str, size: tuple[int, int] = (16, 16), mode: str = "RGB", **options: Any) -> bytes:
-    buffer = io.BytesIO()
-    Image.new(mode, size, 120 if mode in ("L", "I;16", "1") else (200, 60, 20)).save(buffer, fmt, **options)
-    return buffer.getvalue()
-
-
-def b64(data: bytes) -> str:
-    return base64.b64encode(data).decode("ascii")
-
-
-PNG, JPEG, GIF = b64(image_bytes("PNG")), b64(image_bytes("JPEG")), b64(image_bytes("GIF"))
+PNG, JPEG, GIF = (b64(image_bytes(fmt, (16, 16))) for fmt in ("PNG", "JPEG", "GIF"))
 TEXT = b64(b"meeting notes, not a picture")
 
 
@@ -156,7 +146,7 @@ def documented_differences(fields: dict[str, Any], accepted: bool) -> tuple[list
         cases.append("padded reference")
         fixed["images"] = ours.images
     trimmed = [item.strip() for item in fields.get("images") or ()]
-    if any(raw.lower().startswith("data:") and raw != sent for raw, sent in zip(trimmed, ours.images)):
+    if any(raw.lower().startswith("data:") and raw != sent for raw, sent in zip(trimmed, ours.images, strict=True)):
         cases.append("relabelled data URI")
         fixed["images"] = ours.images
     if isinstance(fields.get("max_images"), float):
@@ -471,19 +461,6 @@ def test_a_click_on_a_history_entry_that_is_gone_shows_nothing_new(handler: Hand
 # ============================================================================================================
 
 
-def png_chunk(kind: bytes, data: bytes) -> bytes:
-    return struct.pack(">I", len(data)) + kind + data + struct.pack(">I", zlib.crc32(kind + data) & 0xFFFFFFFF)
-
-
-def bomb_png(side: int = 30_000) -> bytes:
-    """A real, complete 1-bit PNG of side x side black pixels: 109 KB on disk, 900 megapixels decoded."""
-    row = b"\x00" * (1 + (side + 7) // 8)
-    packer = zlib.compressobj(9)
-    idat = b"".join(packer.compress(row * 1000) for _ in range(side // 1000)) + packer.flush()
-    header = struct.pack(">IIBBBBB", side, side, 1, 0, 0, 0, 0)
-    return b"\x89PNG\r\n\x1a\n" + png_chunk(b"IHDR", header) + png_chunk(b"IDAT", idat) + png_chunk(b"IEND", b"")
-
-
 def huge_gif(side: int = 2400, frames: int = 40) -> bytes:
     """2400x2400, 40 frames: 230 million pixels of animation in a file of a few hundred KB."""
     palette = [c for k in range(256) for c in ((k * 37) % 256, (k * 91) % 256, (k * 13) % 256)]
@@ -502,11 +479,7 @@ def exif_rotated_jpeg() -> bytes:
     """Stored 60 wide x 40 high; EXIF orientation 6 says: show it turned, 40 wide x 60 high."""
     image = Image.new("RGB", (60, 40), (10, 120, 240))
     ImageDraw.Draw(image).rectangle([0, 0, 20, 10], fill=(250, 250, 0))
-    exif = Image.Exif()
-    exif[0x0112] = 6
-    buffer = io.BytesIO()
-    image.save(buffer, "JPEG", exif=exif.tobytes())
-    return buffer.getvalue()
+    return with_orientation(image, 6)
 
 
 UPLOAD_LIMIT_MB = 2.0
@@ -517,7 +490,7 @@ def files(tmp_path_factory: pytest.TempPathFactory) -> dict[str, str]:
     folder = tmp_path_factory.mktemp("nasty-files")
     paths = nasty_files(folder)
     extra = {
-        "bomb.png": bomb_png(),
+        "bomb.png": png_bomb(30_000, 30_000),  # 1-bit zeros: ~0.5 MB on disk, 900 megapixels decoded
         "huge.gif": huge_gif(),
         "rotated.jpg": exif_rotated_jpeg(),
         "over-limit.png": noise_png((900, 900)),  # ~2.4 MB of noise: over the 2 MB limit set below
@@ -671,7 +644,7 @@ def test_a_2000_word_prompt_is_sent_whole_with_one_warning(client: Client, stub:
 
 @pytest.mark.parametrize("blank", ["", "   ", "\n\n\t", "\u200b\u200b", "\x00\x01"], ids=repr)
 def test_a_blank_prompt_is_refused_before_any_request(client: Client, stub: StubServer, blank: str) -> None:
-    with pytest.raises(AppError, match="Write a prompt first: describe the image you want."):
+    with pytest.raises(AppError, match=re.escape("Write a prompt first: describe the image you want.")):
         generate(client, prompt=blank)
     assert stub.requests() == []
 

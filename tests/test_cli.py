@@ -24,13 +24,13 @@ from typing import Any
 
 import httpx
 import pytest
-from PIL import Image
 
 from seedream_ui.client import SyncSeedreamClient
 from seedream_ui.errors import APIError, ValidationError
 from seedream_ui.references import prepare_references
 from seedream_ui.request import GenerateRequest
 from seedream_ui.stub_api import StubServer, read_marker
+from tests.images import image_file
 from tests.support import ROOT, SMALL, free_port, wait_until_up
 
 KEY = "cli-test-key-5b2f9d"
@@ -70,11 +70,6 @@ def page_message(**fields: Any) -> str:
     with pytest.raises(ValidationError) as caught:
         GenerateRequest(**({"prompt": "a fox", "size": SMALL} | fields)).validated()
     return str(caught.value)
-
-
-def png(path: Path, size: tuple[int, int] = (64, 48)) -> Path:
-    Image.new("RGB", size, (200, 80, 40)).save(path, "PNG")
-    return path
 
 
 def sha256(data: bytes) -> str:
@@ -158,7 +153,7 @@ def test_a_second_run_in_the_same_folder_overwrites_nothing(run: Run, tmp_path: 
 def test_references_a_local_file_is_sent_byte_for_byte_and_a_url_unchanged(
     run: Run, stub: StubServer, tmp_path: Path
 ) -> None:
-    photo = png(tmp_path / "cat.png")
+    photo = image_file(tmp_path / "cat.png")
     url = "https://example.com/snow.jpg"
 
     done = run("generate", "the same cat in the snow", "--size", SMALL, "--ref", str(photo), "--ref", url, "--json")

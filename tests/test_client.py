@@ -7,7 +7,6 @@ from __future__ import annotations
 
 import asyncio
 import base64
-import io
 import json
 import logging
 import threading
@@ -18,7 +17,6 @@ from urllib.parse import quote, quote_plus
 
 import httpx
 import pytest
-from PIL import Image
 
 from seedream_ui.client import (
     GeneratedImage,
@@ -44,18 +42,13 @@ from seedream_ui.errors import (
     ValidationError,
 )
 from seedream_ui.request import GenerateRequest
+from tests.images import b64, image_bytes
 
 API_URL = "https://api.example.test/v3/seedream-4.5"
 CDN = "https://cdn.example.test"
 KEY = "sk-test-SECRET-9f8e7d6c5b4a"
 # A sequence of up to 15: answers with several images are within what it can produce.
 REQUEST = GenerateRequest(prompt="a lighthouse at dusk", size="2K", sequential_image_generation="auto", max_images=15)
-
-
-def image_bytes(fmt: str = "JPEG", size: tuple[int, int] = (16, 12), color: str = "teal") -> bytes:
-    buffer = io.BytesIO()
-    Image.new("RGB", size, color).save(buffer, fmt)
-    return buffer.getvalue()
 
 
 JPEG = image_bytes("JPEG")
@@ -133,7 +126,6 @@ async def failure(recorder: Recorder, **options: object) -> APIError:
 # ------------------------------------------------------------------------------------------ response shapes
 
 
-@pytest.mark.asyncio
 @pytest.mark.parametrize(
     "element",
     [
@@ -154,7 +146,6 @@ async def test_inline_image_shapes_decode_without_any_download(element: object) 
     assert result.failures == ()
 
 
-@pytest.mark.asyncio
 @pytest.mark.parametrize(
     "element",
     [
@@ -171,7 +162,6 @@ async def test_url_results_are_downloaded_and_keep_their_url(element: object) ->
     assert len(api.gets) == 1
 
 
-@pytest.mark.asyncio
 async def test_an_object_with_both_url_and_base64_uses_the_inline_bytes_and_keeps_the_url() -> None:
     api = Recorder({"images": [{"url": f"{CDN}/a.jpg", "b64_json": PNG_B64}]})
     (image,) = (await generate(api)).images
@@ -179,7 +169,6 @@ async def test_an_object_with_both_url_and_base64_uses_the_inline_bytes_and_keep
     assert api.gets == []
 
 
-@pytest.mark.asyncio
 async def test_mixed_results_come_back_in_the_order_the_api_gave() -> None:
     webp = image_bytes("WEBP", (9, 9))
     api = Recorder(
@@ -191,7 +180,6 @@ async def test_mixed_results_come_back_in_the_order_the_api_gave() -> None:
     assert [i.format for i in result.images] == ["webp", "png", "jpeg", "jpeg"]
 
 
-@pytest.mark.asyncio
 async def test_result_urls_are_fetched_concurrently() -> None:
     urls = [f"{CDN}/{n}.jpg" for n in range(4)]
     all_waiting = asyncio.Event()
@@ -212,7 +200,6 @@ async def test_result_urls_are_fetched_concurrently() -> None:
     assert [i.url for i in result.images] == urls
 
 
-@pytest.mark.asyncio
 async def test_result_url_downloads_never_carry_the_api_key() -> None:
     api = Recorder({"images": [f"{CDN}/a.jpg"]}, cdn={f"{CDN}/a.jpg": JPEG})
     client = SeedreamClient(
@@ -226,7 +213,6 @@ async def test_result_url_downloads_never_carry_the_api_key() -> None:
     assert api.posts[0].headers["authorization"] == f"Bearer {KEY}"
 
 
-@pytest.mark.asyncio
 async def test_generated_image_reports_mime_type_and_file_extension() -> None:
     api = Recorder({"images": [JPEG_B64, PNG_B64, base64.b64encode(WEBP).decode()]})
     images = (await generate(api)).images
@@ -242,7 +228,6 @@ async def test_generated_image_reports_mime_type_and_file_extension() -> None:
 # ------------------------------------------------------------------------------------------ what is sent
 
 
-@pytest.mark.asyncio
 async def test_the_post_carries_the_payload_bearer_key_json_type_and_extra_headers() -> None:
     api = Recorder({"images": [JPEG_B64]})
     request = GenerateRequest(prompt="  two cats  ", size="2048x2048", watermark=False, optimize_prompt_mode="fast")
@@ -258,7 +243,6 @@ async def test_the_post_carries_the_payload_bearer_key_json_type_and_extra_heade
     assert result.request == request.validated()
 
 
-@pytest.mark.asyncio
 async def test_a_per_call_key_overrides_the_clients_own() -> None:
     api = Recorder({"images": [JPEG_B64]})
     async with make_client(api, api_key="sk-shared") as client:
@@ -267,7 +251,6 @@ async def test_a_per_call_key_overrides_the_clients_own() -> None:
     assert [p.headers["authorization"] for p in api.posts] == ["Bearer sk-visitor", "Bearer sk-shared"]
 
 
-@pytest.mark.asyncio
 async def test_without_any_key_nothing_is_sent_and_the_error_says_how_to_add_one() -> None:
     api = Recorder({"images": [JPEG_B64]})
     async with make_client(api, api_key=None) as client:
@@ -277,7 +260,6 @@ async def test_without_any_key_nothing_is_sent_and_the_error_says_how_to_add_one
     assert api.posts == []
 
 
-@pytest.mark.asyncio
 async def test_a_key_with_a_line_break_is_refused_before_sending_without_quoting_it() -> None:
     api = Recorder({"images": [JPEG_B64]})
     async with make_client(api, api_key=None) as client:
@@ -287,7 +269,6 @@ async def test_a_key_with_a_line_break_is_refused_before_sending_without_quoting
     assert api.posts == []
 
 
-@pytest.mark.asyncio
 async def test_an_invalid_request_is_never_sent() -> None:
     api = Recorder({"images": [JPEG_B64]})
     async with make_client(api) as client:
@@ -297,7 +278,6 @@ async def test_an_invalid_request_is_never_sent() -> None:
     assert api.posts == []
 
 
-@pytest.mark.asyncio
 async def test_request_warnings_and_elapsed_time_are_reported() -> None:
     api = Recorder({"images": [JPEG_B64]})
     async with make_client(api) as client:
@@ -309,7 +289,6 @@ async def test_request_warnings_and_elapsed_time_are_reported() -> None:
 # ------------------------------------------------------------------------------------------ invalid answers
 
 
-@pytest.mark.asyncio
 async def test_an_answer_that_is_not_json_is_an_invalid_response() -> None:
     exc = await failure(Recorder(error(200, "<html>upstream error</html>")))
     assert type(exc) is InvalidResponseError
@@ -317,7 +296,6 @@ async def test_an_answer_that_is_not_json_is_an_invalid_response() -> None:
     assert "upstream error" in exc.message
 
 
-@pytest.mark.asyncio
 @pytest.mark.parametrize("body", [{"data": []}, {"images": []}, {"images": None}, [], {}])
 async def test_an_answer_without_images_is_an_invalid_response(body: object) -> None:
     exc = await failure(Recorder(httpx.Response(200, json=body)))
@@ -325,21 +303,18 @@ async def test_an_answer_without_images_is_an_invalid_response(body: object) -> 
     assert exc.message == "Seedream returned no images."
 
 
-@pytest.mark.asyncio
 async def test_a_200_carrying_an_error_instead_of_images_shows_that_error() -> None:
     exc = await failure(Recorder({"error": {"message": "quota exhausted for today"}}))
     assert type(exc) is InvalidResponseError
     assert exc.message == "Seedream returned no images: quota exhausted for today"
 
 
-@pytest.mark.asyncio
 async def test_a_200_refusing_the_content_is_a_content_policy_error() -> None:
     exc = await failure(Recorder({"images": [], "reason": "CONTENT_POLICY", "message": "The prompt has sensitive content."}))
     assert type(exc) is ContentPolicyError
     assert "sensitive content" in exc.message
 
 
-@pytest.mark.asyncio
 @pytest.mark.parametrize(
     ("element", "expected"),
     [
@@ -357,7 +332,6 @@ async def test_an_image_that_does_not_decode_is_an_invalid_response(element: obj
     assert "none could be used" in exc.message and expected in exc.message
 
 
-@pytest.mark.asyncio
 async def test_when_many_results_fail_the_message_lists_three_and_counts_the_rest() -> None:
     exc = await failure(Recorder({"images": [f"{CDN}/{n}.jpg" for n in range(5)]}))
     assert exc.message == (
@@ -366,7 +340,6 @@ async def test_when_many_results_fail_the_message_lists_three_and_counts_the_res
     )
 
 
-@pytest.mark.asyncio
 async def test_when_some_results_fail_the_good_images_come_back_with_the_failures_listed() -> None:
     api = Recorder(
         {"images": [f"{CDN}/gone.jpg", f"{CDN}/ok.jpg", base64.b64encode(b"junk").decode()]},
@@ -380,7 +353,6 @@ async def test_when_some_results_fail_the_good_images_come_back_with_the_failure
     )
 
 
-@pytest.mark.asyncio
 async def test_when_every_result_url_fails_the_call_fails() -> None:
     api = Recorder({"images": [f"{CDN}/a.jpg", f"{CDN}/b.jpg"]})
     exc = await failure(api)
@@ -389,7 +361,6 @@ async def test_when_every_result_url_fails_the_call_fails() -> None:
     assert len(api.posts) == 1  # the paid request is not repeated because its downloads failed
 
 
-@pytest.mark.asyncio
 async def test_a_result_url_download_retries_transient_failures_but_not_404() -> None:
     flaky = f"{CDN}/flaky.jpg"
     api = Recorder(
@@ -402,7 +373,6 @@ async def test_a_result_url_download_retries_transient_failures_but_not_404() ->
     assert [str(r.url) for r in api.gets].count(f"{CDN}/missing.jpg") == 1
 
 
-@pytest.mark.asyncio
 async def test_a_result_url_that_times_out_is_a_failure_not_a_hang() -> None:
     api = Recorder({"images": [f"{CDN}/slow.jpg", JPEG_B64]}, cdn={f"{CDN}/slow.jpg": httpx.ReadTimeout("slow")})
     result = await generate(api)
@@ -413,29 +383,21 @@ async def test_a_result_url_that_times_out_is_a_failure_not_a_hang() -> None:
 # ------------------------------------------------------------------------------------------ bounded results
 
 
-def _b64_image(mode: str, size: tuple[int, int]) -> str:
-    buffer = io.BytesIO()
-    Image.new(mode, size).save(buffer, "PNG")  # 1-bit and one colour: a few KB however many pixels
-    return base64.b64encode(buffer.getvalue()).decode()
-
-
-@pytest.mark.asyncio
 async def test_a_result_of_more_pixels_than_seedream_makes_is_refused_from_its_header() -> None:
-    exc = await failure(Recorder({"images": [_b64_image("1", (9000, 9000))]}))
+    exc = await failure(Recorder({"images": [b64(image_bytes("PNG", (9000, 9000), mode="1"))]}))
     assert exc.message == (
         "Seedream returned 1 image(s) but none could be used: The image: 9000x9000 pixels, more than any "
         "Seedream image (16,777,216 at most); not used."
     )
 
 
-@pytest.mark.asyncio
 async def test_the_largest_size_seedream_makes_and_a_little_more_are_accepted() -> None:
-    api = Recorder({"images": [_b64_image("1", (4096, 4096)), _b64_image("1", (5120, 4096))]})
+    # 1-bit and one colour: a few KB however many pixels.
+    api = Recorder({"images": [b64(image_bytes("PNG", size, mode="1")) for size in ((4096, 4096), (5120, 4096))]})
     result = await generate(api)
     assert [(i.width, i.height) for i in result.images] == [(4096, 4096), (5120, 4096)]
 
 
-@pytest.mark.asyncio
 async def test_more_results_than_the_request_can_produce_are_cut_before_any_download() -> None:
     urls = [f"{CDN}/{n}.jpg" for n in range(300)]
     api = Recorder({"images": urls}, cdn={url: JPEG for url in urls})
@@ -450,7 +412,6 @@ async def test_more_results_than_the_request_can_produce_are_cut_before_any_down
     assert len(api.gets) == 4  # 1 + 3: the other 296 URLs were never fetched
 
 
-@pytest.mark.asyncio
 async def test_a_retry_that_would_outlast_the_generation_deadline_is_not_waited_for() -> None:
     api = Recorder(error(429, headers={"Retry-After": "30"}), {"images": [JPEG_B64]})
     client = make_client(api, generation_timeout=20)
@@ -463,7 +424,6 @@ async def test_a_retry_that_would_outlast_the_generation_deadline_is_not_waited_
 # ------------------------------------------------------------------------------------------ status mapping
 
 
-@pytest.mark.asyncio
 @pytest.mark.parametrize(
     ("body", "api_message"),
     [
@@ -482,7 +442,6 @@ async def test_400_is_a_bad_request_carrying_the_apis_own_message(body: object, 
     assert exc.status_code == 400
 
 
-@pytest.mark.asyncio
 async def test_422_validation_details_name_the_field() -> None:
     body = {"detail": [{"loc": ["body", "prompt"], "msg": "Field required", "type": "missing"}]}
     exc = await failure(Recorder(error(422, body)))
@@ -491,14 +450,12 @@ async def test_422_validation_details_name_the_field() -> None:
     assert exc.body == body
 
 
-@pytest.mark.asyncio
 async def test_400_without_a_body_still_says_what_happened() -> None:
     exc = await failure(Recorder(error(400)))
     assert type(exc) is BadRequestError
     assert exc.message == "Seedream rejected the request (400)."
 
 
-@pytest.mark.asyncio
 @pytest.mark.parametrize(
     "body",
     [
@@ -514,14 +471,12 @@ async def test_a_content_refusal_is_a_content_policy_error(body: object) -> None
     assert exc.message.startswith("Seedream declined the request under its content policy: ")
 
 
-@pytest.mark.asyncio
 async def test_401_says_the_key_was_rejected() -> None:
     exc = await failure(Recorder(error(401, {"code": 401, "reason": "UNAUTHENTICATED", "message": "bad key"})))
     assert type(exc) is AuthenticationError
     assert exc.message == "The API key was rejected (401). Check SEEDREAM_API_KEY or the key box."
 
 
-@pytest.mark.asyncio
 async def test_403_is_permission_denied_with_the_apis_reason() -> None:
     exc = await failure(Recorder(error(403, {"message": "This key has no access to Seedream 4.5"})))
     assert type(exc) is PermissionDeniedError
@@ -533,21 +488,18 @@ async def test_403_is_permission_denied_with_the_apis_reason() -> None:
     )
 
 
-@pytest.mark.asyncio
 async def test_404_points_at_the_api_url_setting() -> None:
     exc = await failure(Recorder(error(404)))
     assert type(exc) is NotFoundError
     assert exc.message == f"Nothing answers at {API_URL} (404). Check SEEDREAM_API_URL."
 
 
-@pytest.mark.asyncio
 async def test_another_4xx_is_a_status_error_with_the_apis_message() -> None:
     exc = await failure(Recorder(error(409, {"message": "a request with this id is running"})))
     assert type(exc) is APIStatusError
     assert (exc.status_code, exc.message) == (409, "Seedream rejected the request (409): a request with this id is running")
 
 
-@pytest.mark.asyncio
 @pytest.mark.parametrize(
     ("answer", "error_type"),
     [
@@ -567,21 +519,18 @@ async def test_every_http_error_status_is_an_api_status_error_carrying_its_statu
     assert exc.status_code == answer.status_code
 
 
-@pytest.mark.asyncio
 async def test_timeouts_are_connection_errors_and_no_answer_is_not_a_status_error() -> None:
     exc = await failure(Recorder(httpx.ReadTimeout("timed out")))
     assert type(exc) is APITimeoutError and isinstance(exc, APIConnectionError)
     assert not isinstance(exc, APIStatusError) and exc.status_code is None
 
 
-@pytest.mark.asyncio
 async def test_an_error_body_keeps_its_parsed_type_even_with_the_key_scrubbed_out() -> None:
     echoed = {"message": "bad request", "headers": {"authorization": f"Bearer {KEY}"}, "codes": [1, 2]}
     exc = await failure(Recorder(error(400, echoed)))
     assert exc.body == {"message": "bad request", "headers": {"authorization": "Bearer ***"}, "codes": [1, 2]}
 
 
-@pytest.mark.asyncio
 @pytest.mark.parametrize("status", [400, 401, 403, 404, 409, 422, 500, 502, 504])
 async def test_these_statuses_are_never_retried(status: int) -> None:
     api = Recorder(error(status, {"message": "no"}), {"images": [JPEG_B64]})
@@ -589,7 +538,6 @@ async def test_these_statuses_are_never_retried(status: int) -> None:
     assert len(api.posts) == 1
 
 
-@pytest.mark.asyncio
 async def test_500_is_a_server_error_sent_once_with_the_apis_message() -> None:
     api = Recorder(error(500, {"code": 500, "reason": "INTERNAL", "message": "Something broke."}))
     exc = await failure(api)
@@ -597,7 +545,6 @@ async def test_500_is_a_server_error_sent_once_with_the_apis_message() -> None:
     assert exc.message == "Seedream had a server error (500). It said: Something broke."
 
 
-@pytest.mark.asyncio
 @pytest.mark.parametrize("status", [429, 503])
 async def test_statuses_that_turn_the_request_away_unhandled_are_retried_up_to_the_configured_count(
     status: int,
@@ -609,7 +556,6 @@ async def test_statuses_that_turn_the_request_away_unhandled_are_retried_up_to_t
     assert len(api.posts) == 3
 
 
-@pytest.mark.asyncio
 @pytest.mark.parametrize("status", [502, 504])
 async def test_gateway_errors_that_may_follow_a_forwarded_request_are_never_retried(status: int) -> None:
     api = Recorder(error(status), {"images": [JPEG_B64]})
@@ -622,7 +568,6 @@ async def test_gateway_errors_that_may_follow_a_forwarded_request_are_never_retr
     assert len(api.posts) == 1
 
 
-@pytest.mark.asyncio
 async def test_503_is_retried_with_its_message_after_the_last_attempt() -> None:
     api = Recorder(error(503))
     exc = await failure(api, max_retries=2)
@@ -630,7 +575,6 @@ async def test_503_is_retried_with_its_message_after_the_last_attempt() -> None:
     assert exc.message == "Seedream had a server error (503) and did not recover after 3 attempts."
 
 
-@pytest.mark.asyncio
 async def test_a_503_that_clears_up_gives_the_images_after_one_more_post() -> None:
     api = Recorder(error(503), error(429), {"images": [JPEG_B64]})
     result = await generate(api, max_retries=3)
@@ -638,7 +582,6 @@ async def test_a_503_that_clears_up_gives_the_images_after_one_more_post() -> No
     assert len(api.posts) == 3
 
 
-@pytest.mark.asyncio
 async def test_max_retries_zero_sends_exactly_once() -> None:
     api = Recorder(error(503))
     exc = await failure(api, max_retries=0)
@@ -646,7 +589,6 @@ async def test_max_retries_zero_sends_exactly_once() -> None:
     assert len(api.posts) == 1
 
 
-@pytest.mark.asyncio
 async def test_a_200_is_never_sent_again() -> None:
     api = Recorder({"images": [base64.b64encode(b"junk").decode()]})
     await failure(api, max_retries=5)
@@ -656,7 +598,6 @@ async def test_a_200_is_never_sent_again() -> None:
 # ------------------------------------------------------------------------------------------ rate limits
 
 
-@pytest.mark.asyncio
 async def test_429_waits_at_least_retry_after_then_succeeds() -> None:
     api = Recorder(error(429, headers={"Retry-After": "3"}), {"images": [JPEG_B64]})
     client = make_client(api)
@@ -665,7 +606,6 @@ async def test_429_waits_at_least_retry_after_then_succeeds() -> None:
     assert client._sleep == [3.0]  # the jittered back-off (at most 1 ms here) never undercuts Retry-After
 
 
-@pytest.mark.asyncio
 async def test_429_that_persists_is_a_rate_limit_error_with_retry_after() -> None:
     api = Recorder(error(429, {"code": 429, "reason": "RATE_LIMITED", "message": "slow down"}, {"Retry-After": "3"}))
     exc = await failure(api, max_retries=2)
@@ -675,7 +615,6 @@ async def test_429_that_persists_is_a_rate_limit_error_with_retry_after() -> Non
     assert len(api.posts) == 3
 
 
-@pytest.mark.asyncio
 async def test_429_without_retry_after_uses_exponential_backoff_within_bounds() -> None:
     api = Recorder(error(429))
     client = make_client(api, max_retries=4, backoff_base=0.5, backoff_max=1.5)
@@ -689,7 +628,6 @@ async def test_429_without_retry_after_uses_exponential_backoff_within_bounds() 
         assert 0 <= delay <= min(1.5, 0.5 * 2**attempt)
 
 
-@pytest.mark.asyncio
 async def test_a_retry_after_longer_than_the_limit_stops_at_once() -> None:
     api = Recorder(error(429, headers={"Retry-After": "120"}))
     client = make_client(api, max_retry_after=60)
@@ -700,7 +638,6 @@ async def test_a_retry_after_longer_than_the_limit_stops_at_once() -> None:
     assert len(api.posts) == 1 and client._sleep == []
 
 
-@pytest.mark.asyncio
 async def test_retry_after_as_an_http_date_is_honoured() -> None:
     later = format_datetime(datetime.now(UTC) + timedelta(seconds=30), usegmt=True)
     api = Recorder(error(503, headers={"Retry-After": later}), {"images": [JPEG_B64]})
@@ -725,14 +662,12 @@ def test_parse_retry_after_reads_seconds_and_dates_and_ignores_nonsense() -> Non
 # ------------------------------------------------------------------------------------------ transport faults
 
 
-@pytest.mark.asyncio
 async def test_a_connection_failure_before_any_response_is_retried() -> None:
     api = Recorder(httpx.ConnectError("refused"), {"images": [JPEG_B64]})
     result = await generate(api)
     assert len(result.images) == 1 and len(api.posts) == 2
 
 
-@pytest.mark.asyncio
 async def test_no_connection_at_all_names_the_host() -> None:
     api = Recorder(httpx.ConnectError("[Errno 111] Connection refused"))
     exc = await failure(api, max_retries=2)
@@ -742,7 +677,6 @@ async def test_no_connection_at_all_names_the_host() -> None:
     assert len(api.posts) == 3
 
 
-@pytest.mark.asyncio
 async def test_a_connect_timeout_is_retried_then_is_a_timeout() -> None:
     api = Recorder(httpx.ConnectTimeout("timed out"))
     exc = await failure(api, max_retries=1, connect_timeout=2)
@@ -751,7 +685,6 @@ async def test_a_connect_timeout_is_retried_then_is_a_timeout() -> None:
     assert len(api.posts) == 2
 
 
-@pytest.mark.asyncio
 async def test_a_read_timeout_is_not_retried_because_the_work_may_be_done() -> None:
     api = Recorder(httpx.ReadTimeout("timed out"), {"images": [JPEG_B64]})
     exc = await failure(api, read_timeout=300)
@@ -760,7 +693,6 @@ async def test_a_read_timeout_is_not_retried_because_the_work_may_be_done() -> N
     assert len(api.posts) == 1
 
 
-@pytest.mark.asyncio
 @pytest.mark.parametrize(
     "fault", [httpx.RemoteProtocolError("peer closed connection"), httpx.ReadError("connection reset")]
 )
@@ -772,7 +704,6 @@ async def test_a_connection_dropped_after_sending_is_not_retried(fault: Exceptio
     assert len(api.posts) == 1
 
 
-@pytest.mark.asyncio
 async def test_an_answer_that_cannot_be_decompressed_is_an_invalid_response_sent_once() -> None:
     garbled = httpx.Response(200, stream=httpx.ByteStream(b"not gzip at all"), headers={"Content-Encoding": "gzip"})
     api = Recorder(garbled)
@@ -782,7 +713,6 @@ async def test_an_answer_that_cannot_be_decompressed_is_an_invalid_response_sent
     assert len(api.posts) == 1
 
 
-@pytest.mark.asyncio
 async def test_a_malformed_result_url_is_a_failure_of_that_image_only() -> None:
     api = Recorder({"images": ["https://cdn.example.test:port/a.jpg", JPEG_B64]})
     result = await generate(api)
@@ -813,7 +743,6 @@ TRANSPORT_FAULTS = [
 ]
 
 
-@pytest.mark.asyncio
 @pytest.mark.parametrize(("fault", "message"), TRANSPORT_FAULTS, ids=[type(f).__name__ + str(n) for n, (f, _) in
                                                                      enumerate(TRANSPORT_FAULTS)])
 async def test_a_failure_without_an_answer_is_told_in_words_never_in_the_exceptions_text(
@@ -847,7 +776,6 @@ def _api_errors_echoing_the_key() -> list[Recorder]:
     ]
 
 
-@pytest.mark.asyncio
 @pytest.mark.parametrize("api", _api_errors_echoing_the_key())
 async def test_the_key_never_appears_in_an_exception_or_a_log_line(
     api: Recorder, caplog: pytest.LogCaptureFixture
@@ -886,7 +814,6 @@ ECHOES = {
 }
 
 
-@pytest.mark.asyncio
 @pytest.mark.parametrize("echo", ECHOES.values(), ids=ECHOES.keys())
 async def test_a_key_echoed_in_any_encoding_is_scrubbed_from_message_body_and_log(
     echo: str, caplog: pytest.LogCaptureFixture
@@ -900,7 +827,6 @@ async def test_a_key_echoed_in_any_encoding_is_scrubbed_from_message_body_and_lo
     assert isinstance(exc.body, dict)  # scrubbed, still the parsed object
 
 
-@pytest.mark.asyncio
 async def test_a_json_unicode_escaped_key_is_scrubbed_once_parsed() -> None:
     escaped = "".join(f"\\u{ord(c):04x}" for c in ODD_KEY)
     api = Recorder(httpx.Response(400, content=f'{{"message": "bad key {escaped}"}}'.encode()))
@@ -908,7 +834,6 @@ async def test_a_json_unicode_escaped_key_is_scrubbed_once_parsed() -> None:
     assert exc.message == "Seedream rejected the request: bad key ***"
 
 
-@pytest.mark.asyncio
 async def test_a_long_message_cut_to_a_snippet_never_shows_half_a_key() -> None:
     exc = await failure(Recorder(error(400, {"message": "x" * 290 + f" Bearer {KEY} and more"})))
     assert KEY[:8] not in exc.message
@@ -917,7 +842,6 @@ async def test_a_long_message_cut_to_a_snippet_never_shows_half_a_key() -> None:
 SECRET_URL = "https://alice-user:PW-SECRET-42@api.example.test/v3/seedream-4.5?api_key=QUERY-SECRET-43"
 
 
-@pytest.mark.asyncio
 @pytest.mark.parametrize(
     "answer",
     [httpx.ConnectError("refused"), error(404), error(400, {"message": f"bad url {SECRET_URL}"})],
@@ -939,7 +863,6 @@ async def test_credentials_and_query_of_the_api_url_are_never_shown_or_logged(
     assert "api.example.test" in caught.value.message or "***" in caught.value.message
 
 
-@pytest.mark.asyncio
 async def test_a_result_url_with_credentials_is_named_by_its_host_only() -> None:
     url = "https://bob:CDN-SECRET@cdn.example.test/a.jpg?signature=SIG-SECRET-99"
     api = Recorder({"images": [url, JPEG_B64]}, cdn={url: httpx.ReadTimeout("slow")})
@@ -954,7 +877,6 @@ def test_the_key_never_appears_in_a_client_repr() -> None:
     assert KEY not in repr(SeedreamClient.from_settings(Settings(api_key=KEY)))
 
 
-@pytest.mark.asyncio
 async def test_each_attempt_is_logged_with_status_and_attempt_number(caplog: pytest.LogCaptureFixture) -> None:
     caplog.set_level(logging.INFO, logger="seedream_ui.client")
     await generate(Recorder(error(503), {"images": [JPEG_B64]}))
@@ -977,7 +899,6 @@ def test_from_settings_takes_the_settings_and_lets_overrides_win() -> None:
     assert client.generation_timeout == 90
 
 
-@pytest.mark.asyncio
 async def test_the_owned_pool_is_created_once_with_the_configured_timeouts_and_limits() -> None:
     client = SeedreamClient(api_key=KEY, connect_timeout=3, read_timeout=77, max_connections=100)
     pool = client._client()
@@ -988,7 +909,6 @@ async def test_the_owned_pool_is_created_once_with_the_configured_timeouts_and_l
     assert pool.is_closed
 
 
-@pytest.mark.asyncio
 async def test_an_injected_http_client_is_left_open_for_its_owner() -> None:
     http = httpx.AsyncClient(transport=httpx.MockTransport(Recorder({"images": [JPEG_B64]})))
     async with SeedreamClient(api_key=KEY, http_client=http) as client:

@@ -7,14 +7,11 @@ server saw (how many paid requests arrived), for every response shape and every 
 from __future__ import annotations
 
 import asyncio
-import base64
-import io
 import logging
 import socket
 import time
 
 import pytest
-from PIL import Image
 
 from seedream_ui.client import GenerationResult, SeedreamClient, SyncSeedreamClient
 from seedream_ui.errors import (
@@ -31,6 +28,7 @@ from seedream_ui.errors import (
 )
 from seedream_ui.request import GenerateRequest
 from seedream_ui.stub_api import StubConfig, StubServer, read_marker
+from tests.images import data_uri
 
 KEY = "sk-contract-SECRET-0a1b2c3d"
 SMALL = "1920x1920"  # the fewest pixels the API allows: the cheapest image to draw
@@ -71,7 +69,6 @@ def statuses(stub: StubServer) -> list[int | None]:
 # ------------------------------------------------------------------------------------------ success
 
 
-@pytest.mark.asyncio
 @pytest.mark.parametrize(
     ("response_format", "has_url"),
     [("url", True), ("b64", False), ("data-uri", False), ("object-url", True), ("object-b64", False)],
@@ -92,7 +89,6 @@ async def test_every_response_shape_gives_the_requested_images(
     assert stub.image_fetches() == (2 if has_url else 0)
 
 
-@pytest.mark.asyncio
 async def test_a_mixed_answer_with_all_five_shapes_comes_back_complete_and_in_order(stub: StubServer) -> None:
     result = await generate(stub, sequence(5), {"X-Stub-Response-Format": "mixed"})
     assert [read_marker(image.data)["index"] for image in result.images] == [1, 2, 3, 4, 5]
@@ -100,7 +96,6 @@ async def test_a_mixed_answer_with_all_five_shapes_comes_back_complete_and_in_or
     assert stub.image_fetches() == 2
 
 
-@pytest.mark.asyncio
 async def test_png_results_are_recognised_as_png(stub: StubServer) -> None:
     result = await generate(stub, headers={"X-Stub-Image-Format": "png", "X-Stub-Response-Format": "b64"})
     (image,) = result.images
@@ -108,7 +103,6 @@ async def test_png_results_are_recognised_as_png(stub: StubServer) -> None:
     assert read_marker(image.data)["size"] == SMALL
 
 
-@pytest.mark.asyncio
 async def test_a_200_is_sent_exactly_once_with_the_key_and_the_validated_payload(stub: StubServer) -> None:
     request = GenerateRequest(prompt="  a red fox  ", size="2K", watermark=False, optimize_prompt_mode="standard")
     result = await generate(stub, request)
@@ -120,13 +114,10 @@ async def test_a_200_is_sent_exactly_once_with_the_key_and_the_validated_payload
     assert (result.images[0].width, result.images[0].height) == (2048, 2048)
 
 
-@pytest.mark.asyncio
 async def test_reference_images_and_boundary_sizes_that_our_validator_accepts_the_api_accepts(
     stub: StubServer,
 ) -> None:
-    buffer = io.BytesIO()
-    Image.new("RGB", (8, 8), "orange").save(buffer, "PNG")
-    reference = "data:image/png;base64," + base64.b64encode(buffer.getvalue()).decode()
+    reference = data_uri("png", (8, 8))
     requests = [
         GenerateRequest(prompt="extreme panorama", size="7680x480"),  # ratio exactly 16, pixels exactly the minimum
         GenerateRequest(prompt="with references", size=SMALL, images=(reference, "https://example.com/a.jpg")),
@@ -142,7 +133,6 @@ async def test_reference_images_and_boundary_sizes_that_our_validator_accepts_th
     assert [ref["format"] for ref in read_marker(result.images[0].data)["references"]] == ["png"]
 
 
-@pytest.mark.asyncio
 async def test_a_per_call_key_is_the_one_the_api_receives(stub: StubServer) -> None:
     async with client_for(stub, api_key=None) as client:
         await client.generate(REQUEST, api_key="sk-visitor-1")
@@ -151,7 +141,6 @@ async def test_a_per_call_key_is_the_one_the_api_receives(stub: StubServer) -> N
     assert [entry["api_key"] for entry in stub.requests()] == ["sk-visitor-1"]
 
 
-@pytest.mark.asyncio
 async def test_concurrent_generations_share_the_pool_and_never_mix_up_answers(stub: StubServer) -> None:
     async with client_for(stub) as client:
         running = asyncio.gather(
@@ -216,7 +205,6 @@ FAULTS_SENT_ONCE = [
 ]
 
 
-@pytest.mark.asyncio
 @pytest.mark.parametrize(("fault", "error_type", "message"), FAULTS_SENT_ONCE, ids=[f[0] for f in FAULTS_SENT_ONCE])
 async def test_faults_that_must_not_be_retried_are_sent_once(
     stub: StubServer, fault: str, error_type: type[APIError], message: str
@@ -227,7 +215,6 @@ async def test_faults_that_must_not_be_retried_are_sent_once(
     assert len(stub.requests()) == 1
 
 
-@pytest.mark.asyncio
 async def test_503_is_retried_up_to_max_retries_then_reported(stub: StubServer) -> None:
     exc = await failure(stub, headers={"X-Stub-Fault": "503"}, max_retries=2)
     assert type(exc) is ServerError
@@ -236,7 +223,6 @@ async def test_503_is_retried_up_to_max_retries_then_reported(stub: StubServer) 
     assert statuses(stub) == [503] * 3
 
 
-@pytest.mark.asyncio
 @pytest.mark.parametrize("fault", ["502", "504"])
 async def test_502_and_504_are_sent_once_because_the_upstream_may_still_be_billing(
     stub: StubServer, fault: str
@@ -248,7 +234,6 @@ async def test_502_and_504_are_sent_once_because_the_upstream_may_still_be_billi
     assert statuses(stub) == [int(fault)]
 
 
-@pytest.mark.asyncio
 async def test_a_503_that_clears_gives_images_after_exactly_one_more_request(stub: StubServer) -> None:
     stub.queue_faults(["503", "429", "ok"])
     result = await generate(stub, max_retries=2, headers={"X-Stub-Retry-After": "0"})
@@ -256,7 +241,6 @@ async def test_a_503_that_clears_gives_images_after_exactly_one_more_request(stu
     assert statuses(stub) == [503, 429, 200]
 
 
-@pytest.mark.asyncio
 async def test_429_is_retried_after_retry_after_and_then_succeeds(stub: StubServer) -> None:
     stub.queue_faults(["429", "ok"])
     started = time.perf_counter()
@@ -266,7 +250,6 @@ async def test_429_is_retried_after_retry_after_and_then_succeeds(stub: StubServ
     assert statuses(stub) == [429, 200]
 
 
-@pytest.mark.asyncio
 async def test_429_that_persists_is_a_rate_limit_error_carrying_retry_after(stub: StubServer) -> None:
     exc = await failure(stub, headers={"X-Stub-Fault": "429", "X-Stub-Retry-After": "0.05"}, max_retries=2)
     assert type(exc) is RateLimitError
@@ -275,7 +258,6 @@ async def test_429_that_persists_is_a_rate_limit_error_carrying_retry_after(stub
     assert statuses(stub) == [429] * 3
 
 
-@pytest.mark.asyncio
 async def test_429_asking_for_too_long_a_wait_is_reported_at_once(stub: StubServer) -> None:
     exc = await failure(stub, headers={"X-Stub-Fault": "429", "X-Stub-Retry-After": "90"}, max_retry_after=60)
     assert type(exc) is RateLimitError
@@ -283,7 +265,6 @@ async def test_429_asking_for_too_long_a_wait_is_reported_at_once(stub: StubServ
     assert len(stub.requests()) == 1
 
 
-@pytest.mark.asyncio
 async def test_429_without_retry_after_backs_off_then_reports(stub: StubServer) -> None:
     exc = await failure(stub, headers={"X-Stub-Fault": "429-no-retry-after"}, max_retries=1)
     assert type(exc) is RateLimitError
@@ -292,7 +273,6 @@ async def test_429_without_retry_after_backs_off_then_reports(stub: StubServer) 
     assert statuses(stub) == [429, 429]
 
 
-@pytest.mark.asyncio
 async def test_a_hanging_api_is_a_timeout_and_is_not_sent_again(stub: StubServer) -> None:
     exc = await failure(stub, headers={"X-Stub-Fault": "hang"}, read_timeout=0.4, max_retries=3)
     assert type(exc) is APITimeoutError
@@ -300,7 +280,6 @@ async def test_a_hanging_api_is_a_timeout_and_is_not_sent_again(stub: StubServer
     assert len(stub.requests()) == 1
 
 
-@pytest.mark.asyncio
 async def test_a_connection_dropped_mid_answer_is_not_sent_again(stub: StubServer) -> None:
     exc = await failure(stub, headers={"X-Stub-Fault": "drop"}, max_retries=3)
     assert type(exc) is APIConnectionError
@@ -309,7 +288,6 @@ async def test_a_connection_dropped_mid_answer_is_not_sent_again(stub: StubServe
     assert len(stub.requests()) == 1
 
 
-@pytest.mark.asyncio
 async def test_a_partly_missing_sequence_returns_the_good_images_and_counts_the_missing(stub: StubServer) -> None:
     result = await generate(stub, sequence(3), {"X-Stub-Fault": "partial-url-404"})
     assert [read_marker(image.data)["index"] for image in result.images] == [2, 3]
@@ -317,7 +295,6 @@ async def test_a_partly_missing_sequence_returns_the_good_images_and_counts_the_
     assert len(stub.requests()) == 1
 
 
-@pytest.mark.asyncio
 async def test_the_ok_fault_is_a_normal_answer(stub: StubServer) -> None:
     result = await generate(stub, headers={"X-Stub-Fault": "ok"})
     assert len(result.images) == 1 and statuses(stub) == [200]
@@ -326,7 +303,6 @@ async def test_the_ok_fault_is_a_normal_answer(stub: StubServer) -> None:
 # ------------------------------------------------------------------------------------------ keys and network
 
 
-@pytest.mark.asyncio
 async def test_a_key_the_api_does_not_know_is_rejected_once() -> None:
     with StubServer(StubConfig(api_key="sk-the-right-one")) as strict:
         exc = await failure(strict, api_key="sk-the-wrong-one")
@@ -335,7 +311,6 @@ async def test_a_key_the_api_does_not_know_is_rejected_once() -> None:
         assert len((await generate(strict, api_key="sk-the-right-one")).images) == 1
 
 
-@pytest.mark.asyncio
 async def test_no_server_listening_is_a_connection_error_after_the_retries() -> None:
     with socket.socket() as sock:
         sock.bind(("127.0.0.1", 0))
@@ -347,7 +322,6 @@ async def test_no_server_listening_is_a_connection_error_after_the_retries() -> 
     assert caught.value.message.startswith(f"Could not connect to Seedream at 127.0.0.1:{port} after 3 attempts")
 
 
-@pytest.mark.asyncio
 async def test_the_key_stays_out_of_every_error_and_log_line(
     stub: StubServer, caplog: pytest.LogCaptureFixture
 ) -> None:

@@ -9,7 +9,6 @@ from __future__ import annotations
 
 import asyncio
 import base64
-import io
 import json
 import re
 import socket
@@ -19,7 +18,6 @@ from contextlib import asynccontextmanager
 from dataclasses import dataclass, field
 
 import pytest
-from PIL import Image
 
 from seedream_ui.client import ResultLimits, SeedreamClient
 from seedream_ui.errors import (
@@ -29,18 +27,13 @@ from seedream_ui.errors import (
     InvalidResponseError,
 )
 from seedream_ui.request import GenerateRequest
+from tests.images import image_bytes
 
 KEY = "sk-wire-SECRET-77aa55"
 REQUEST = GenerateRequest(prompt="a kite over the dunes", size="1920x1920")
 
 
-def jpeg(size: tuple[int, int] = (16, 12)) -> bytes:
-    buffer = io.BytesIO()
-    Image.new("RGB", size, "navy").save(buffer, "JPEG")
-    return buffer.getvalue()
-
-
-IMAGES_BODY = json.dumps({"images": [base64.b64encode(jpeg()).decode()]}).encode()
+IMAGES_BODY = json.dumps({"images": [base64.b64encode(image_bytes("JPEG")).decode()]}).encode()
 
 
 def response(body: bytes = IMAGES_BODY, status: int = 200, headers: str = "") -> bytes:
@@ -121,7 +114,6 @@ def with_big_reference() -> GenerateRequest:
 # ------------------------------------------------------------------------- kept-alive connections closing
 
 
-@pytest.mark.asyncio
 async def test_a_kept_alive_connection_the_server_closed_while_idle_is_replaced_without_an_error() -> None:
     async def close_when_idle(reader: asyncio.StreamReader, writer: asyncio.StreamWriter, n: int, seen: Seen) -> None:
         await read_request(reader, seen)
@@ -138,7 +130,6 @@ async def test_a_kept_alive_connection_the_server_closed_while_idle_is_replaced_
     assert (len(seen.requests), seen.connections) == (2, 2)
 
 
-@pytest.mark.asyncio
 async def test_a_kept_alive_connection_reset_while_the_request_is_written_is_retried_on_a_new_one(
     caplog: pytest.LogCaptureFixture,
 ) -> None:
@@ -166,7 +157,6 @@ async def test_a_kept_alive_connection_reset_while_the_request_is_written_is_ret
     assert "before the request was sent in full (attempt 1/3" in caplog.text
 
 
-@pytest.mark.asyncio
 async def test_a_connection_closed_after_the_whole_request_arrived_is_never_sent_again() -> None:
     async def close_after_reading(
         reader: asyncio.StreamReader, writer: asyncio.StreamWriter, n: int, seen: Seen
@@ -185,7 +175,6 @@ async def test_a_connection_closed_after_the_whole_request_arrived_is_never_sent
     assert len(seen.requests) == 2 and seen.connections == 1
 
 
-@pytest.mark.asyncio
 async def test_a_server_that_keeps_cutting_requests_short_ends_with_a_message_that_nothing_was_generated() -> None:
     async def always_reset(reader: asyncio.StreamReader, writer: asyncio.StreamWriter, n: int, seen: Seen) -> None:
         await read_head(reader)
@@ -214,7 +203,6 @@ async def drip(writer: asyncio.StreamWriter, head: bytes) -> None:
         writer.write(b" ")
 
 
-@pytest.mark.asyncio
 async def test_an_answer_dripping_a_byte_at_a_time_ends_at_the_generation_deadline() -> None:
     async def dripping(reader: asyncio.StreamReader, writer: asyncio.StreamWriter, n: int, seen: Seen) -> None:
         await read_request(reader, seen)
@@ -230,7 +218,6 @@ async def test_an_answer_dripping_a_byte_at_a_time_ends_at_the_generation_deadli
     assert len(seen.requests) == 1  # never sent again: it may be billed
 
 
-@pytest.mark.asyncio
 async def test_a_result_download_dripping_a_byte_at_a_time_ends_at_the_generation_deadline() -> None:
     async def slow_cdn(reader: asyncio.StreamReader, writer: asyncio.StreamWriter, n: int, seen: Seen) -> None:
         body = await read_request(reader, seen)
@@ -270,7 +257,6 @@ CHUNKED_JSON = b"HTTP/1.1 200 OK\r\nContent-Type: application/json\r\nTransfer-E
 CHUNKED_JPEG = b"HTTP/1.1 200 OK\r\nContent-Type: image/jpeg\r\nTransfer-Encoding: chunked\r\n\r\n"
 
 
-@pytest.mark.asyncio
 async def test_an_answer_declaring_more_than_the_json_cap_is_refused_unread() -> None:
     async def huge(reader: asyncio.StreamReader, writer: asyncio.StreamWriter, n: int, seen: Seen) -> None:
         await read_request(reader, seen)
@@ -287,7 +273,6 @@ async def test_an_answer_declaring_more_than_the_json_cap_is_refused_unread() ->
     assert len(seen.requests) == 1
 
 
-@pytest.mark.asyncio
 async def test_a_streamed_answer_is_cut_off_at_the_json_cap() -> None:
     sent = [0]
 
@@ -338,7 +323,6 @@ async def _streams_200_mb(head: bytes, reader: asyncio.StreamReader, writer: asy
 GETS = {"/declared.jpg": _declares_200_mb, "/streamed.jpg": _streams_200_mb}
 
 
-@pytest.mark.asyncio
 @pytest.mark.parametrize("path", GETS, ids=["content-length", "chunked"])
 async def test_a_200_mb_result_image_is_refused_without_reading_it_whole(path: str) -> None:
     SENT_IMAGE[0] = 0

@@ -6,7 +6,7 @@ from pathlib import Path
 
 import pytest
 
-from seedream_ui.config import DEFAULT_API_URL, Settings, load_settings
+from seedream_ui.config import _VARIABLES, DEFAULT_API_URL, Settings, load_settings
 from seedream_ui.errors import ConfigError
 
 SECRET = "sk-test-0123456789abcdef-SECRET"
@@ -61,6 +61,39 @@ def test_every_variable_is_read_from_the_environment() -> None:
     assert not settings.offline
     assert type(settings.max_retries) is int and type(settings.concurrency) is int
     assert settings.max_upload_bytes == int(12.5 * 1024 * 1024)
+
+
+def test_the_newer_settings_are_read_from_the_environment() -> None:
+    settings = load_settings(
+        environ={
+            "SEEDREAM_GENERATION_TIMEOUT": "120",
+            "SEEDREAM_DECODE_MEMORY_MB": "256",
+            "SEEDREAM_SHARE_DAYS": "0",
+            "SEEDREAM_SHARE_MAX_MB_PER_VISITOR": "50",
+            "SEEDREAM_SHARE_MAX_MB": "1000",
+            "SEEDREAM_MCP": "off",
+        },
+        dotenv_path=None,
+    )
+    assert settings == Settings(
+        generation_timeout=120.0,
+        decode_memory_mb=256.0,
+        share_days=0.0,
+        share_max_mb_per_visitor=50.0,
+        share_max_mb=1000.0,
+        mcp=False,
+    )
+    assert settings.decode_memory_bytes == 256 * 1024 * 1024
+
+
+def test_every_variable_is_documented_in_the_readme_and_env_example_in_the_same_order() -> None:
+    root = Path(__file__).resolve().parent.parent
+    readme = [line.split("`")[1] for line in (root / "README.md").read_text().splitlines() if line.startswith("| `SEEDREAM_")]
+    example = [
+        line.split("=")[0] for line in (root / ".env.example").read_text().splitlines() if line.startswith("SEEDREAM_")
+    ]
+    assert readme == list(_VARIABLES)
+    assert example == list(_VARIABLES)
 
 
 def test_the_dotenv_file_is_read(tmp_path: Path) -> None:
@@ -139,6 +172,15 @@ INVALID = [
     pytest.param("SEEDREAM_API_URL", "api.example.com/v3", "http:// or https://", id="url-without-scheme"),
     pytest.param("SEEDREAM_API_URL", "localhost:8000", "http:// or https://", id="host-port-without-scheme"),
     pytest.param("SEEDREAM_API_URL", "https://", "http:// or https://", id="url-without-host"),
+    pytest.param("SEEDREAM_GENERATION_TIMEOUT", "0", "greater than 0", id="zero-generation-timeout"),
+    pytest.param("SEEDREAM_GENERATION_TIMEOUT", "10 min", "must be a number", id="text-generation-timeout"),
+    pytest.param("SEEDREAM_DECODE_MEMORY_MB", "0", "greater than 0", id="zero-decode-memory"),
+    pytest.param("SEEDREAM_DECODE_MEMORY_MB", "768MB", "must be a number", id="decode-memory-with-unit"),
+    pytest.param("SEEDREAM_SHARE_DAYS", "-1", "0 or more", id="negative-share-days"),
+    pytest.param("SEEDREAM_SHARE_DAYS", "a month", "must be a number", id="text-share-days"),
+    pytest.param("SEEDREAM_SHARE_MAX_MB_PER_VISITOR", "0", "greater than 0", id="zero-share-disk-per-visitor"),
+    pytest.param("SEEDREAM_SHARE_MAX_MB", "-5000", "greater than 0", id="negative-share-disk"),
+    pytest.param("SEEDREAM_MCP", "maybe", "1 or 0", id="unclear-mcp-flag"),
 ]
 
 

@@ -3,10 +3,8 @@
 from __future__ import annotations
 
 import base64
-import io
 
 import pytest
-from PIL import Image
 
 from seedream_ui.formats import (
     ALLOWED_FORMATS,
@@ -16,19 +14,7 @@ from seedream_ui.formats import (
     sniff_format,
     split_data_uri,
 )
-
-PILLOW_NAMES = {"jpeg": "JPEG", "png": "PNG", "webp": "WEBP", "bmp": "BMP", "tiff": "TIFF", "gif": "GIF"}
-
-
-def tiny_image(fmt: str) -> bytes:
-    """A real 2x2 file written by Pillow: the magic bytes are the ones encoders actually produce."""
-    buffer = io.BytesIO()
-    Image.new("RGB", (2, 2), (200, 30, 30)).save(buffer, PILLOW_NAMES[fmt])
-    return buffer.getvalue()
-
-
-def b64(data: bytes) -> str:
-    return base64.b64encode(data).decode("ascii")
+from tests.images import b64, image_bytes
 
 
 def test_the_allowed_formats_are_the_six_the_reference_page_lists() -> None:
@@ -37,7 +23,7 @@ def test_the_allowed_formats_are_the_six_the_reference_page_lists() -> None:
 
 @pytest.mark.parametrize("fmt", ALLOWED_FORMATS)
 def test_a_real_file_of_each_allowed_format_is_recognised(fmt: str) -> None:
-    assert sniff_format(tiny_image(fmt)) == fmt
+    assert sniff_format(image_bytes(fmt, (2, 2))) == fmt
 
 
 @pytest.mark.parametrize(
@@ -82,15 +68,15 @@ def test_other_or_incomplete_content_is_not_an_allowed_format(head: bytes) -> No
 
 @pytest.mark.parametrize("fmt", ALLOWED_FORMATS)
 def test_sniff_base64_recognises_each_allowed_format(fmt: str) -> None:
-    assert sniff_base64(b64(tiny_image(fmt))) == fmt
+    assert sniff_base64(b64(image_bytes(fmt, (2, 2)))) == fmt
 
 
 def test_sniff_base64_ignores_surrounding_whitespace() -> None:
-    assert sniff_base64("  " + b64(tiny_image("png")) + "\n") == "png"
+    assert sniff_base64("  " + b64(image_bytes("png", (2, 2))) + "\n") == "png"
 
 
 def test_sniff_base64_recognises_a_multi_megabyte_payload() -> None:
-    payload = b64(tiny_image("png") + bytes(2 * 1024 * 1024))
+    payload = b64(image_bytes("png", (2, 2)) + bytes(2 * 1024 * 1024))
     assert sniff_base64(payload) == "png"
 
 

@@ -22,15 +22,10 @@ from seedream_ui.errors import ConfigError, ValidationError
 from seedream_ui.generation import GenerationForm, build_request
 from seedream_ui.mcp_tool import KEY_HEADER
 from seedream_ui.stub_api import StubServer, read_marker
+from tests.images import data_uri
 from tests.support import SMALL, RunningApp, app_process, running_app
 
 SERVER_KEY = "server-key-mcp-5d2a"
-
-
-def png_data_uri(size: tuple[int, int] = (48, 32)) -> str:
-    buffer = io.BytesIO()
-    Image.new("RGB", size, (20, 160, 90)).save(buffer, "PNG")
-    return "data:image/png;base64," + base64.b64encode(buffer.getvalue()).decode("ascii")
 
 
 @pytest.fixture(scope="module")
@@ -164,7 +159,7 @@ async def test_a_sequence_returns_each_image(app: RunningApp, stub: StubServer) 
 async def test_references_reach_the_api_in_order_and_a_server_path_is_refused(
     app: RunningApp, stub: StubServer
 ) -> None:
-    refs = ["https://example.com/palette.jpg", png_data_uri()]
+    refs = ["https://example.com/palette.jpg", data_uri("png", (48, 32))]
     result = await call(app.url, {"prompt": "combine image 1 and image 2", "size": SMALL, "reference_images": refs})
     assert not result.isError
     assert stub.requests()[0]["body"]["image"] == refs
@@ -181,7 +176,7 @@ async def test_a_bad_size_is_a_tool_error_with_the_pages_message_and_nothing_is_
     result = await call(app.url, {"prompt": "a fox", "size": "1000x1000"})
 
     with pytest.raises(ValidationError) as page:  # what the page says for the same form
-        build_request(GenerationForm(prompt="a fox", size="1000x1000"))
+        await build_request(GenerationForm(prompt="a fox", size="1000x1000"))
     assert result.isError and texts(result) == [str(page.value)]
     assert stub.requests() == []
 

@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import base64
-import io
 import json
 import os
 import time
@@ -12,10 +11,9 @@ from dataclasses import dataclass
 from datetime import datetime
 from pathlib import Path
 
-from PIL import Image
-
 from seedream_ui.outputs import purge_older_than, request_record, result_filename, save_generation, zip_generation
 from seedream_ui.request import GenerateRequest
+from tests.images import image_bytes
 
 STAMP = datetime(2026, 11, 24, 15, 30, 12)
 
@@ -24,12 +22,6 @@ STAMP = datetime(2026, 11, 24, 15, 30, 12)
 class FakeImage:
     data: bytes
     format: str
-
-
-def image_bytes(fmt: str, size: tuple[int, int] = (32, 24)) -> bytes:
-    buffer = io.BytesIO()
-    Image.new("RGB", size, (200, 40, 40)).save(buffer, format=fmt)
-    return buffer.getvalue()
 
 
 def test_file_names_say_what_when_and_which_in_the_image_s_own_format() -> None:

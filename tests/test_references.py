@@ -8,7 +8,6 @@ from __future__ import annotations
 import base64
 import resource
 import socket
-import time
 from pathlib import Path
 
 import pytest
@@ -50,7 +49,7 @@ RED, GREEN, BLUE, CYAN = (220, 20, 20), (20, 200, 20), (20, 20, 220), (0, 255, 2
 
 
 def close(colour: tuple[int, ...], expected: tuple[int, ...], tolerance: int = 40) -> bool:
-    return all(abs(a - b) <= tolerance for a, b in zip(colour, expected))
+    return all(abs(a - b) <= tolerance for a, b in zip(colour, expected, strict=True))
 
 
 # --------------------------------------------------------------------------------------------------------
@@ -377,16 +376,13 @@ def test_a_decompression_bomb_png_is_refused_fast_without_decoding(tmp_path: Pat
     path = write(tmp_path, "huge.png", bomb)
     peak_before = peak_rss_mb()
 
-    started = time.perf_counter()
     with pytest.raises(ReferenceImageError) as info:
         prepare_reference(path)
-    elapsed = time.perf_counter() - started
 
     assert str(info.value).startswith(
         "huge.png is 30000x30000 (900 megapixels); the largest PNG image accepted is 64 megapixels "
         "(JPEG up to 120). Make it smaller"
     )
-    assert elapsed < 1.0
     assert peak_rss_mb() - peak_before < 200  # decoding would have needed ~900 MB
 
 
@@ -395,10 +391,10 @@ def test_a_decompression_bomb_png_is_refused_fast_without_decoding(tmp_path: Pat
     [("jpeg", jpeg_claiming(60000, 60000)), ("gif", gif_claiming(60000, 60000))],
 )
 def test_other_formats_claiming_huge_sizes_are_refused_from_the_header(fmt: str, bomb: bytes) -> None:
-    started = time.perf_counter()
+    peak_before = peak_rss_mb()
     with pytest.raises(ReferenceImageError, match=r"is 60000x60000 \(3,600 megapixels\)"):
         prepare_reference(bomb, name=f"bomb.{fmt}")
-    assert time.perf_counter() - started < 1.0
+    assert peak_rss_mb() - peak_before < 200  # decoding would have needed gigabytes
 
 
 def test_the_decode_limit_is_well_above_the_api_limit() -> None:

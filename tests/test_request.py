@@ -3,14 +3,12 @@
 from __future__ import annotations
 
 import base64
-import io
 import json
 from typing import Any
 
 import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
-from PIL import Image
 
 from seedream_ui.errors import ValidationError
 from seedream_ui.request import (
@@ -23,6 +21,7 @@ from seedream_ui.request import (
     prompt_length_warning,
     prompt_stats,
 )
+from tests.images import b64, image_bytes
 
 QUICK = settings(max_examples=100, deadline=None)
 
@@ -38,17 +37,7 @@ REFERENCE_BODY_FIELDS = {
 }
 
 
-def tiny_image(fmt: str = "PNG") -> bytes:
-    buffer = io.BytesIO()
-    Image.new("RGB", (2, 2), (10, 120, 200)).save(buffer, fmt)
-    return buffer.getvalue()
-
-
-def b64(data: bytes) -> str:
-    return base64.b64encode(data).decode("ascii")
-
-
-PNG_B64 = b64(tiny_image("PNG"))
+PNG_B64 = b64(image_bytes("PNG", (2, 2)))
 PNG_URI = f"data:image/png;base64,{PNG_B64}"
 URL = "https://example.com/reference.png"
 
@@ -315,7 +304,7 @@ VALID_REFERENCES = [
     pytest.param(f"data:application/octet-stream;base64,{PNG_B64}", id="png-bytes-labelled-octet-stream"),
     pytest.param(f"data:;base64,{PNG_B64}", id="png-bytes-unlabelled"),
     *(
-        pytest.param(f"data:image/{fmt.lower()};base64,{b64(tiny_image(fmt))}", id=f"{fmt.lower()}-data-uri")
+        pytest.param(f"data:image/{fmt.lower()};base64,{b64(image_bytes(fmt, (2, 2)))}", id=f"{fmt.lower()}-data-uri")
         for fmt in ("JPEG", "WEBP", "BMP", "TIFF", "GIF")
     ),
 ]
@@ -547,7 +536,7 @@ def test_validated_fields_have_the_types_the_api_expects(request: GenerateReques
     assert isinstance(validated.images, tuple)
     assert validated.max_images is None or type(validated.max_images) is int
     assert validated.prompt == validated.prompt.strip() and validated.prompt
-    assert validated.size in {"2K", "4K"} or "x" in validated.size and " " not in validated.size
+    assert validated.size in {"2K", "4K"} or ("x" in validated.size and " " not in validated.size)
 
 
 class TestBase64IsCheckedWhole:

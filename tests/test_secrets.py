@@ -300,7 +300,9 @@ def test_files_of_one_session_cannot_be_fetched_by_guessing_from_another(
     alice.close()
     result_url = results[0]["image"]["url"]
     result_path = Path(results[0]["image"]["path"])
-    fetch = lambda path: httpx.get(f"{app.url}gradio_api/file={path}", timeout=10)
+    def fetch(path: object) -> httpx.Response:
+        return httpx.get(f"{app.url}gradio_api/file={path}", timeout=10)
+
     # Gradio serves a file only from its cache, at a path with a 256-bit keyed hash of the content.
     assert result_path.parent.parent == gradio_dir
     assert len(result_path.parent.name) == 64

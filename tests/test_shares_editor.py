@@ -5,7 +5,8 @@ from __future__ import annotations
 from pathlib import Path
 
 from seedream_ui.shares import ShareStore, editor_form, form_for_link, parse_recipe, share_notice
-from tests.shares_support import image_bytes, publish, sha
+from tests.images import image_bytes
+from tests.shares_support import publish, sha
 
 pytest_plugins = ["tests.shares_fixtures"]
 

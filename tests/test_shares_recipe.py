@@ -12,7 +12,7 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from seedream_ui.errors import ValidationError
-from seedream_ui.outputs import request_record, save_generation
+from seedream_ui.outputs import request_record, save_generation, zip_generation
 from seedream_ui.shares import Recipe, UploadReference, UrlReference, parse_recipe, recipe_from_request
 from tests.shares_support import results, sent_request
 
@@ -23,8 +23,9 @@ def test_a_zips_request_json_gives_back_every_setting_and_the_references_in_orde
     request = sent_request()
     names = ["https://example.com/ref.jpg", "cat.png"]
     # ImageLike declares writable attributes; a NamedTuple's are read-only, which save_generation never minds.
-    saved = save_generation(tmp_path, results(1), request, reference_names=names)  # type: ignore[arg-type]
-    with zipfile.ZipFile(saved.zip_path) as archive:
+    saved = save_generation(tmp_path, results(1))  # type: ignore[arg-type]
+    zip_path = zip_generation(saved.files, request_record(request, names))  # what the Download button builds
+    with zipfile.ZipFile(zip_path) as archive:
         recipe = parse_recipe(archive.read("request.json"))
 
     assert recipe.prompt == request.prompt

@@ -10,7 +10,8 @@ import pytest
 from seedream_ui.shares import ShareError, ShareLimits, ShareStore, ShareTooLargeError, parse_recipe
 from seedream_ui.shares.files import thumbnail
 from seedream_ui.shares.store import SHARE_ID
-from tests.shares_support import FakeClock, image_bytes, publish, results, sha
+from tests.images import image_bytes
+from tests.shares_support import FakeClock, publish, results, sha
 
 pytest_plugins = ["tests.shares_fixtures"]
 
@@ -117,7 +118,7 @@ def test_a_publish_also_clears_expired_shares(store: ShareStore, clock: FakeCloc
 def test_purge_sweeps_folders_left_by_a_crash(store: ShareStore, clock: FakeClock, tmp_path: Path) -> None:
     stray = tmp_path / "data" / "shares" / "files" / "half-written"
     stray.mkdir()
-    (stray / "seedream-1.jpg").write_bytes(image_bytes())
+    (stray / "seedream-1.jpg").write_bytes(image_bytes("JPEG"))
     kept = publish(store)
 
     clock.now = stray.stat().st_mtime + 7200

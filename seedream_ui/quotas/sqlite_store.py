@@ -10,9 +10,6 @@ from __future__ import annotations
 import os
 import secrets
 import sqlite3
-import threading
-from collections.abc import Iterator
-from contextlib import contextmanager
 from pathlib import Path
 
 from seedream_ui.quotas.errors import StoreError
@@ -27,6 +24,7 @@ from seedream_ui.quotas.store import (
     ranked,
     utc_day,
 )
+from seedream_ui.sqlite_db import Database
 
 FILENAME = "quotas.sqlite3"
 
@@ -54,64 +52,21 @@ class SQLiteStore:
     def __init__(self, data_dir: str | os.PathLike[str], *, busy_timeout: float = 30.0) -> None:
         self.path = Path(data_dir) / FILENAME
         self.description = f"SQLite file {self.path}"
-        self._busy_timeout = busy_timeout
-        self._local = threading.local()
-        self._connections: list[sqlite3.Connection] = []
-        self._lock = threading.Lock()
+        self._db = Database(self.path, _store_error, busy_timeout=busy_timeout)
         try:
             # 0o700: the hashes are not secret, but nobody else on the machine needs them.
             self.path.parent.mkdir(mode=0o700, parents=True, exist_ok=True)
             # Every statement is IF NOT EXISTS: processes starting together may all run it.
-            self._connection().executescript(SCHEMA)
+            self._db.connection().executescript(SCHEMA)
         except OSError as exc:
             raise StoreError(f"cannot create {self.path.parent}: {exc.strerror}") from None
         except sqlite3.Error as exc:
-            raise StoreError(f"usage database unavailable: {exc}") from None
-
-    # -- connections and transactions
-
-    def _connection(self) -> sqlite3.Connection:
-        db: sqlite3.Connection | None = getattr(self._local, "db", None)
-        if db is None:
-            # isolation_level=None: we issue BEGIN IMMEDIATE ourselves instead of Python's deferred BEGIN.
-            db = sqlite3.connect(self.path, timeout=self._busy_timeout, isolation_level=None, check_same_thread=False)
-            db.execute("PRAGMA journal_mode=WAL")
-            db.execute("PRAGMA synchronous=NORMAL")  # with WAL: a crash of the process loses nothing
-            self._local.db = db
-            with self._lock:
-                self._connections.append(db)
-        return db
-
-    @contextmanager
-    def _write(self) -> Iterator[sqlite3.Connection]:
-        try:
-            db = self._connection()
-            db.execute("BEGIN IMMEDIATE")
-        except sqlite3.Error as exc:
-            raise StoreError(f"usage database unavailable: {exc}") from None
-        try:
-            yield db
-            db.execute("COMMIT")
-        except BaseException as exc:
-            try:
-                db.execute("ROLLBACK")
-            except sqlite3.Error:
-                pass  # the failed statement already ended the transaction
-            if isinstance(exc, sqlite3.Error):
-                raise StoreError(f"usage database failed: {exc}") from None
-            raise
-
-    @contextmanager
-    def _read(self) -> Iterator[sqlite3.Connection]:
-        try:
-            yield self._connection()
-        except sqlite3.Error as exc:
-            raise StoreError(f"usage database failed: {exc}") from None
+            raise _store_error("unavailable", exc) from None
 
     # -- the store interface
 
     def reserve(self, ask: Ask, limits: Limits) -> Decision:
-        with self._write() as db:
+        with self._db.write() as db:
             usage = _usage(db, ask.visitor, ask.now)
             limit = judge(usage, ask, limits)
             if limit is None:
@@ -125,27 +80,27 @@ class SQLiteStore:
             return Decision(limit, usage)
 
     def settle(self, ask: Ask, images: int) -> None:
-        with self._write() as db:
+        with self._db.write() as db:
             db.execute(
                 "UPDATE reservations SET images = ?, cost_micros = ?, open_until = NULL WHERE id = ?",
                 (images, images * ask.price_micros, ask.id),
             )
 
     def usage(self, visitor: str, now: float) -> Usage:
-        with self._read() as db:
+        with self._db.read() as db:
             return _usage(db, visitor, now)
 
     def record_refusal(self, visitor: str, now: float) -> None:
-        with self._write() as db:
+        with self._db.write() as db:
             db.execute("INSERT INTO refusals VALUES (?, ?, ?)", (now, utc_day(now), visitor))
 
     def record_key_failure(self, visitor: str, now: float, window: float) -> None:
-        with self._write() as db:
+        with self._db.write() as db:
             db.execute("DELETE FROM key_failures WHERE visitor = ? AND at <= ?", (visitor, now - window))
             db.execute("INSERT INTO key_failures VALUES (?, ?)", (visitor, now))
 
     def key_failures(self, visitor: str, now: float, window: float) -> list[float]:
-        with self._read() as db:
+        with self._db.read() as db:
             rows = db.execute(
                 "SELECT at FROM key_failures WHERE visitor = ? AND at > ? ORDER BY at", (visitor, now - window)
             )
@@ -153,7 +108,7 @@ class SQLiteStore:
 
     def report(self, days: list[str]) -> tuple[list[DayTotal], list[VisitorTotal]]:
         marks = ",".join("?" * len(days))
-        with self._read() as db:
+        with self._db.read() as db:
             used = {
                 day: (images, cost)
                 for day, images, cost in db.execute(
@@ -179,18 +134,18 @@ class SQLiteStore:
         return totals, ranked(visitors)
 
     def salt(self) -> bytes:
-        with self._write() as db:
+        with self._db.write() as db:
             # INSERT OR IGNORE: the first process to get here creates it; every other one reads that one.
             db.execute("INSERT OR IGNORE INTO meta VALUES ('salt', ?)", (secrets.token_bytes(32),))
             (value,) = db.execute("SELECT value FROM meta WHERE name = 'salt'").fetchone()
             return bytes(value)
 
     def close(self) -> None:
-        with self._lock:
-            for db in self._connections:
-                db.close()
-            self._connections.clear()
-        self._local = threading.local()
+        self._db.close()
+
+
+def _store_error(phase: str, exc: sqlite3.Error) -> StoreError:
+    return StoreError(f"usage database {phase}: {exc}")
 
 
 def _usage(db: sqlite3.Connection, visitor: str, now: float) -> Usage:

@@ -123,7 +123,7 @@ def can_send_as_is(fmt: str, data: bytes, image: ImageFile.ImageFile, max_bytes:
             and _orientation(fmt, data, image) == 1
             and not getattr(image, "is_animated", False)  # the first frame is sent instead
         )
-    except Exception:  # noqa: BLE001 - odd metadata (EXIF, frames): the decoding path will tell what, if anything, is wrong
+    except Exception:  # odd metadata (EXIF, frames): the decoding path will tell what, if anything, is wrong
         return False
 
 
@@ -166,7 +166,7 @@ def _tiff_is_plain(data: bytes, image: ImageFile.ImageFile) -> bool:
         and bool(offsets)
         and bool(counts)
         and len(offsets) == len(counts)
-        and max(o + c for o, c in zip(offsets, counts)) <= len(data)
+        and max(o + c for o, c in zip(offsets, counts, strict=True)) <= len(data)
     )
 
 

@@ -125,7 +125,7 @@ def labels_for(sources: Sequence[Source], names: Sequence[str | None] | None) ->
         raise ValueError("names must have one entry per source")
     return [
         f"image {index}" if label is None and isinstance(source, (bytes, bytearray, Image.Image)) else label
-        for index, (source, label) in enumerate(zip(sources, labels), start=1)
+        for index, (source, label) in enumerate(zip(sources, labels, strict=True), start=1)
     ]
 
 
@@ -138,7 +138,7 @@ def stage_all(
     """
     staged: list[Staged] = []
     decoded = 0
-    for source, label in zip(sources, labels):
+    for source, label in zip(sources, labels, strict=True):
         try:
             item = stage(source, label, max_bytes, max_pixels)
         except ReferenceImageError as error:

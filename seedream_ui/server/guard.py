@@ -30,6 +30,9 @@ log = logging.getLogger("seedream_ui.server")
 # The largest JSON body any route needs: a prompt at the generation code's cap (~20k characters, JSON-escaped
 # up to 12 bytes each as surrogate pairs) plus 14 reference URLs of ~8k characters and the file records.
 JSON_BODY_LIMIT = 1024 * 1024
+# An agent's MCP call may carry reference images inline as Base64 data URIs (a 10 MB image is ~13.4 MB of text):
+# room for two such, or many small ones; larger sets go as URLs.
+MCP_BODY_LIMIT = 32 * 1024 * 1024
 BUSY = "The demo is busy; try again in a minute."
 NO_FETCH = (
     "This server never fetches a URL for you: upload the file instead (POST /gradio_api/upload), "
@@ -39,6 +42,7 @@ NO_FETCH = (
 _RUN = re.compile(r"/gradio_api/(?:run|api)/([^/]+)/?$")
 _JOIN = re.compile(r"/gradio_api/(?:queue/join|call/(?:v2/)?[^/]+)/?$")
 _UPLOAD = re.compile(r"/gradio_api/upload/?$")
+_MCP = re.compile(r"/gradio_api/mcp(?:/|$)")
 
 
 class BodyTooLarge(Exception):
@@ -94,17 +98,18 @@ class Guard:
         if _UPLOAD.search(path):
             await self._upload(scope, receive, send, client)
             return
+        limit = MCP_BODY_LIMIT if _MCP.search(path) else JSON_BODY_LIMIT
         declared = _content_length(scope)
-        if declared is not None and declared > JSON_BODY_LIMIT:
-            await self._refuse(scope, send, client, _too_large(JSON_BODY_LIMIT))
+        if declared is not None and declared > limit:
+            await self._refuse(scope, send, client, _too_large(limit))
             return
         if scope["method"] not in ("POST", "PUT", "PATCH"):
             await self.app(scope, receive, send)
             return
         try:
-            body = await _read_all(receive, JSON_BODY_LIMIT)
+            body = await _read_all(receive, limit)
         except BodyTooLarge:
-            await self._refuse(scope, send, client, _too_large(JSON_BODY_LIMIT))
+            await self._refuse(scope, send, client, _too_large(limit))
             return
         if path.startswith("/gradio_api/") and _names_remote_file(body):
             await self._refuse(scope, send, client, Refusal(400, NO_FETCH))

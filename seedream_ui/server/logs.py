@@ -47,4 +47,4 @@ class CondensedTracebacks:
 def condense_tracebacks() -> None:
     """Install on this process's stderr (app.py does; tests keep pytest's own capture)."""
     if not isinstance(sys.stderr, CondensedTracebacks):
-        sys.stderr = CondensedTracebacks(sys.stderr)  # type: ignore[assignment]
+        sys.stderr = CondensedTracebacks(sys.stderr)

@@ -19,10 +19,8 @@ import re
 import secrets
 import shutil
 import sqlite3
-import threading
 import time
-from collections.abc import Callable, Iterator, Sequence
-from contextlib import contextmanager
+from collections.abc import Callable, Sequence
 from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any, TypeVar
@@ -42,6 +40,7 @@ from seedream_ui.shares.files import (
 )
 from seedream_ui.shares.models import MB, Published, Share, ShareLimits
 from seedream_ui.shares.recipe import Recipe, parse_recipe
+from seedream_ui.sqlite_db import Database
 
 ID_BYTES = 16  # 128 random bits: token_urlsafe(16) is 22 characters
 SHARE_ID = re.compile(r"[A-Za-z0-9_-]{22}")
@@ -79,17 +78,15 @@ class ShareStore:
         self.clock = clock
         self._files = self.root / "files"
         self._tmp = self.root / "tmp"
-        self._local = threading.local()
-        self._connections: list[sqlite3.Connection] = []
-        self._lock = threading.Lock()
+        self._db = Database(self.root / "shares.sqlite3", _index_error)
         try:
             for folder in (self.root, self._files, self._tmp):
                 folder.mkdir(mode=0o700, parents=True, exist_ok=True)
-            self._db().executescript(SCHEMA)
+            self._db.connection().executescript(SCHEMA)
         except OSError as exc:
             raise ShareStoreError(f"Sharing is unavailable: cannot create {self.root} ({exc.strerror}).") from None
         except sqlite3.Error as exc:
-            raise ShareStoreError(f"Sharing is unavailable: its index failed ({exc}).") from None
+            raise _index_error("failed", exc) from None
 
     @classmethod
     def from_settings(cls, settings: Settings) -> ShareStore:
@@ -138,7 +135,7 @@ class ShareStore:
         """Remove a share if `token` is its delete token. False for a wrong token and an unknown id alike."""
         if not SHARE_ID.fullmatch(share_id) or not DELETE_TOKEN.fullmatch(token):
             return False
-        with self._write() as db:
+        with self._db.write() as db:
             row = db.execute("SELECT token_hash, folder FROM shares WHERE id = ?", (share_id,)).fetchone()
             if row is None or not hmac.compare_digest(row[0], _hash(token)):
                 return False
@@ -152,7 +149,7 @@ class ShareStore:
         """The share, or None if the id is malformed, unknown, unshared or expired (callers cannot tell which)."""
         if not isinstance(share_id, str) or not SHARE_ID.fullmatch(share_id):
             return None
-        with self._read() as db:
+        with self._db.read() as db:
             row = db.execute(
                 "SELECT id, folder, created, expires, recipe, images, thumbs FROM shares WHERE id = ? AND expires > ?",
                 (share_id, self.clock()),
@@ -175,7 +172,7 @@ class ShareStore:
     def usage(self, visitor_hash: str | None = None) -> int:
         """Bytes kept, for one visitor or in all."""
         where, args = ("WHERE visitor = ?", (visitor_hash,)) if visitor_hash is not None else ("", ())
-        with self._read() as db:
+        with self._db.read() as db:
             return int(db.execute(f"SELECT COALESCE(SUM(bytes), 0) FROM shares {where}", args).fetchone()[0])
 
     # ---- retention
@@ -183,7 +180,7 @@ class ShareStore:
     def purge(self, now: float | None = None) -> int:
         """Remove expired shares and leftovers; returns how many shares went."""
         now = self.clock() if now is None else now
-        with self._write() as db:
+        with self._db.write() as db:
             expired = _take(db, "SELECT id, folder FROM shares WHERE expires <= ?", (now,))
             known = {folder for (folder,) in db.execute("SELECT folder FROM shares")}
         self._remove(expired)
@@ -217,11 +214,7 @@ class ShareStore:
 
     def close(self) -> None:
         """Close every thread's connection (the async wrappers use several threads)."""
-        with self._lock:
-            for db in self._connections:
-                db.close()
-            self._connections.clear()
-        self._local = threading.local()
+        self._db.close()
 
     # ---- internals
 
@@ -237,7 +230,7 @@ class ShareStore:
         checked: list[tuple[StoredImage, bytes]], thumbs: list[str | None],
     ) -> list[str]:
         """Insert the row after evicting what must go; returns the evicted folders (removed after commit)."""
-        with self._write() as db:
+        with self._db.write() as db:
             evicted = _take(db, "SELECT id, folder FROM shares WHERE expires <= ?", (now,))
             evicted += _evict(db, size, self.limits.max_bytes_per_visitor, "WHERE visitor = ?", (visitor,))
             evicted += _evict(db, size, self.limits.max_bytes, "", ())
@@ -252,42 +245,9 @@ class ShareStore:
         for folder in folders:
             shutil.rmtree(self._files / folder, ignore_errors=True)
 
-    def _db(self) -> sqlite3.Connection:
-        db: sqlite3.Connection | None = getattr(self._local, "db", None)
-        if db is None:
-            db = sqlite3.connect(self.root / "shares.sqlite3", timeout=30, isolation_level=None, check_same_thread=False)
-            db.execute("PRAGMA journal_mode=WAL")
-            db.execute("PRAGMA synchronous=NORMAL")
-            self._local.db = db
-            with self._lock:
-                self._connections.append(db)
-        return db
 
-    @contextmanager
-    def _write(self) -> Iterator[sqlite3.Connection]:
-        try:
-            db = self._db()
-            db.execute("BEGIN IMMEDIATE")
-        except sqlite3.Error as exc:
-            raise ShareStoreError(f"Sharing is unavailable: its index failed ({exc}).") from None
-        try:
-            yield db
-            db.execute("COMMIT")
-        except BaseException as exc:
-            try:
-                db.execute("ROLLBACK")
-            except sqlite3.Error:
-                pass  # the failed statement already ended the transaction
-            if isinstance(exc, sqlite3.Error):
-                raise ShareStoreError(f"Sharing is unavailable: its index failed ({exc}).") from None
-            raise
-
-    @contextmanager
-    def _read(self) -> Iterator[sqlite3.Connection]:
-        try:
-            yield self._db()
-        except sqlite3.Error as exc:
-            raise ShareStoreError(f"Sharing is unavailable: its index failed ({exc}).") from None
+def _index_error(phase: str, exc: sqlite3.Error) -> ShareStoreError:
+    return ShareStoreError(f"Sharing is unavailable: its index failed ({exc}).")
 
 
 def _evict(db: sqlite3.Connection, incoming: int, limit: int, where: str, args: tuple[Any, ...]) -> list[str]:

@@ -190,7 +190,7 @@ def _thumbnail(data: bytes, side: int) -> Image.Image | None:
         with Image.open(io.BytesIO(data)) as opened:
             opened.draft("RGB", (side, side))  # JPEG decodes at 1/2..1/8 scale: big references stay cheap
             image = opened.convert("RGBA")
-    except Exception:  # noqa: BLE001 - magic bytes can be right while the rest is garbage
+    except Exception:  # magic bytes can be right while the rest is garbage
         return None
     image.thumbnail((side, side))
     backdrop = Image.new("RGB", image.size, (38, 38, 44))

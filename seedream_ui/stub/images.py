@@ -112,7 +112,7 @@ def read_marker(image_bytes: bytes) -> dict[str, Any] | None:
     try:
         with Image.open(io.BytesIO(image_bytes)) as image:
             raw = image.info.get("comment") if image.format == "JPEG" else image.info.get(MARKER_KEY)
-    except Exception:  # noqa: BLE001 - anything Pillow cannot open simply has no marker
+    except Exception:  # anything Pillow cannot open simply has no marker
         return None
     if raw is None:
         return None
