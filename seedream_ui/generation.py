@@ -33,6 +33,7 @@ from seedream_ui.request import (
     type_name,
     whole_number,
 )
+from seedream_ui.shares.recipe import Recipe, recipe_from_request
 from seedream_ui.sizes import describe_size, parse_size
 
 _UPLOAD_PLACEHOLDER = "https://upload.placeholder/"
@@ -153,6 +154,10 @@ class Generation:
     warnings: tuple[str, ...] = field(default=())
     # request.json of the zip: the parameters used, references named rather than inlined.
     record: Mapping[str, Any] = field(default_factory=dict, repr=False)
+    # For Share and "Copy recipe": the validated request as a recipe (uploads named), and the uploads' paths in
+    # the order sent (their bytes are read only when shared). Never the key.
+    recipe: Recipe | None = field(default=None, repr=False)
+    uploads: tuple[str, ...] = field(default=(), repr=False)
 
     @property
     def caption(self) -> str:
@@ -272,6 +277,8 @@ async def generate(
         status=status_line(result.images, time.perf_counter() - started, warnings),
         warnings=warnings,
         record=request_record(request, reference_names),
+        recipe=recipe_from_request(request, reference_names, created.astimezone()),
+        uploads=tuple(_upload_paths(form.reference_files)),
     )
 
 

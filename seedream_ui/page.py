@@ -18,6 +18,7 @@ from seedream_ui import (
 from seedream_ui.backend import Backend
 from seedream_ui.request import MAX_REFERENCES, OPTIMIZE_MODES
 from seedream_ui.sizes import DEFAULT_SIZE, presets
+from seedream_ui.ui_share import ShareControls, build_share
 
 log = logging.getLogger("seedream_ui.ui")
 
@@ -88,6 +89,7 @@ class Page:
     download_all: gr.DownloadButton  # holds no file: a click builds the zip ...
     zip_file: gr.DownloadButton  # ... and this invisible one hands it to the browser
     history_gallery: gr.Gallery
+    sharing: ShareControls  # Share, its link, Copy recipe, Load recipe (ui_share.py)
     kept_refs: gr.State  # the uploads accepted so far, to restore when too many are added
     history: gr.State  # this browser session's generations, newest first
     selected: gr.State  # index of the result clicked in the gallery
@@ -229,6 +231,7 @@ def _build_results(page: Page) -> None:
         page.download_all = gr.DownloadButton("Download all (.zip)", value=None, visible=False, elem_id="download-all")
         # In the page (visible="hidden" keeps it in the DOM) so the browser can be handed the zip once it is built.
         page.zip_file = gr.DownloadButton("zip", value=None, visible="hidden", elem_id="download-all-file")
+    page.sharing = build_share()
     with gr.Accordion("History: click an earlier generation to show it again", open=False):
         page.history_gallery = gr.Gallery(
             label="History",

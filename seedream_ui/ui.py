@@ -23,10 +23,12 @@ from seedream_ui.errors import (
 from seedream_ui.outputs import RESULT_MAX_AGE_S
 from seedream_ui.page import ASSETS, GALLERY_REFUSAL, Page, build_layout
 from seedream_ui.quotas import KeyPausedError, QuotaError
+from seedream_ui.shares import ShareStore
 from seedream_ui.ui_iterate import head as iterate_head  # iterating (issue 12)
 from seedream_ui.ui_iterate import wire as wire_iterate
 from seedream_ui.ui_iterate import wire_first as wire_iterate_first
 from seedream_ui.ui_limits import counted, visit_for, wire_limits  # limits and cost (issue 10)
+from seedream_ui.ui_share import wire_share
 from seedream_ui.waits import result_captions, wait_key
 
 log = logging.getLogger("seedream_ui.ui")
@@ -76,7 +78,10 @@ def _index(value: object, length: int) -> int | None:
     """A clicked item's index, if it is one (select events carry what the browser sent)."""
     return value if isinstance(value, int) and not isinstance(value, bool) and 0 <= value < length else None
 
-def build_demo(settings: Settings | None = None, backend: Backend | None = None) -> gr.Blocks:
+def build_demo(
+    settings: Settings | None = None, backend: Backend | None = None, shares: ShareStore | None = None
+) -> gr.Blocks:
+    """The page; with `shares` (serve() opens it in SEEDREAM_DATA_DIR) the Share button and ?recipe= links work."""
     settings = settings or load_settings()
     backend = backend or create_backend(settings)
     page = Page()
@@ -89,6 +94,7 @@ def build_demo(settings: Settings | None = None, backend: Backend | None = None)
         _wire_generate(page, backend, settings)
         _wire_results(page)
         _wire_download(page)
+        wire_share(page, page.sharing, shares, settings, backend, demo)
     return demo
 
 

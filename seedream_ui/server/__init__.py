@@ -28,7 +28,9 @@ from seedream_ui.config import Settings
 from seedream_ui.references import set_decode_budget
 from seedream_ui.request import MAX_REFERENCES
 from seedream_ui.server.guard import NO_FETCH, Guard
+from seedream_ui.server.share_mount import with_shares
 from seedream_ui.server.uploads import MULTIPART_OVERHEAD, UploadLedger
+from seedream_ui.shares import ShareStore
 from seedream_ui.ui import build_demo, launch_options
 
 log = logging.getLogger("seedream_ui.server")
@@ -71,7 +73,9 @@ def serve(settings: Settings, *, host: str | None = None, port: int | None = Non
     """Build and launch the demo; host and port default to Gradio's (GRADIO_SERVER_NAME / GRADIO_SERVER_PORT)."""
     set_decode_budget(settings.decode_memory_bytes)  # SEEDREAM_DECODE_MEMORY_MB, for every visitor's references
     backend = create_backend(settings)
-    demo = build_demo(settings, backend)
+    # Shared links (SEEDREAM_DATA_DIR/shares); SEEDREAM_SHARE_DAYS=0 switches them off and hides the button.
+    shares = ShareStore.from_settings(settings) if settings.share_days > 0 else None
+    demo = build_demo(settings, backend, shares)
     ledger = UploadLedger(
         per_minute=settings.uploads_per_minute,
         quota_bytes=settings.upload_quota_bytes,
@@ -83,6 +87,8 @@ def serve(settings: Settings, *, host: str | None = None, port: int | None = Non
     options = launch_options(settings) | mcp_tool.launch_options(settings, backend)
     # The MCP tool brings its own app_kwargs (a lifespan); the guard's middleware joins them.
     app_kwargs = {**options.pop("app_kwargs", {}), "middleware": [guard]}
+    if shares is not None:
+        app_kwargs = with_shares(app_kwargs, shares)  # /s/... beside Gradio, and the hourly purge
     demo.launch(
         server_name=host,
         server_port=port,
