@@ -337,7 +337,7 @@ def test_the_generate_handler_sends_a_valid_request_or_refuses_before_sending(
         values["api_key"], [],
     )  # fmt: skip
     try:
-        results, _, status, history, _, _ = handler.call(*arguments)
+        results, _, status, history, *_ = handler.call(*arguments)
     except gr.Error as refusal:
         message = str(refusal.message)
         note(f"refused: {message}")
