@@ -280,11 +280,12 @@ def test_in_the_browser_a_fault_is_a_readable_toast_and_the_page_keeps_its_resul
                 toast = page.locator('[data-testid="toast-body"].error').last
                 expect(toast).to_contain_text(says, timeout=20_000)
                 assert "Traceback" not in toast.inner_text()
-                # What the visitor had is still there: the prompt, the results, the status of the last success.
+                # What the visitor had is still there: the prompt and the results; the status says what failed.
                 expect(page.locator("#prompt textarea")).to_have_value("a paper boat on a puddle")
                 expect(page.locator("#results img")).to_have_count(1)
                 assert page.locator("#results img").first.get_attribute("src") == kept_src
-                expect(page.locator("#status")).to_contain_text("✓ 1 image")
+                expect(page.locator("#status")).to_contain_text("The last attempt failed")
+                expect(page.locator("#status")).to_contain_text("The results below are from an earlier generation")
                 page.locator('[data-testid="toast-close"]').last.click()
             # The session's history still holds the one generation, and only that one.
             page.get_by_text("History: click an earlier generation to show it again").click()

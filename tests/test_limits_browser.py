@@ -88,8 +88,8 @@ def test_cost_before_and_after_then_a_refusal_that_changes_nothing(
         expect(toast(page, "error")).to_contain_text("Hourly limit reached")
         expect(toast(page, "error")).to_contain_text("Your own API key (Advanced settings) lifts the limit")
         shot(page, "03-refusal-desktop")
-        assert result_sources(page) == shown  # the gallery, status and form as they were
-        expect(status).to_contain_text("this session: 2 images")
+        assert result_sources(page) == shown  # the gallery and form as they were; the status says why not
+        expect(status).to_contain_text("The last attempt failed: Hourly limit reached")
         expect(page.locator("#prompt textarea")).to_have_value("a storyboard of a paper boat")
         assert len(stub.requests()) == 1
 

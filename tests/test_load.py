@@ -4,13 +4,11 @@ Every session must succeed with its own images (the stand-in marks each image wi
 prompt: no cross-session mix-up). How long they took (wall time, overlap, CPU) and the app's peak memory are
 recorded, not asserted: on a shared 2-core machine a time bound fails for reasons of its own; bench/ measures.
 Figures go to test-artifacts/load.json; docs/reliability.md quotes them. The soak run is bench/soak.py.
-Also: many generations do not each rescan every result folder (found by the soak).
+The purge of old results (not every generation rescanning every result folder) is tested in test_ui_handlers.py.
 """
 
 from __future__ import annotations
 
-import asyncio
-import io
 import json
 import os
 import subprocess
@@ -26,14 +24,10 @@ from typing import Any
 import httpx
 import pytest
 from gradio_client import Client
-from PIL import Image
 
-from seedream_ui import generation as gen
-from seedream_ui.client import GeneratedImage, GenerationResult
 from seedream_ui.stub_api import read_marker
 from tests.support import (
     ARTIFACTS,
-    SMALL,
     AppProcess,
     app_process,
     free_port,
@@ -172,35 +166,3 @@ def test_fifty_concurrent_sessions_each_get_their_own_images_in_about_one_latenc
             assert marker["prompt"] == outcome.prompt  # drawn for this session's request ...
             assert by_id[marker["request_id"]]["body"]["prompt"] == outcome.prompt  # ... which this session sent
     assert len({outcome.images[0]["image"]["url"] for outcome in outcomes}) == SESSIONS
-
-
-def test_many_generations_do_not_rescan_every_result_folder_each_time(
-    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
-) -> None:
-    """Result folders pile up for 6 hours (10,000 in the 30-minute soak). Listing them all on every generation
-    blocked the event loop ~58 ms per generation at that count; old ones are still purged, once a minute."""
-    buffer = io.BytesIO()
-    Image.new("RGB", (16, 16)).save(buffer, "PNG")
-    image = GeneratedImage(buffer.getvalue(), "png", 16, 16)
-
-    class Instant:
-        async def generate(self, request: Any, **_: Any) -> GenerationResult:
-            return GenerationResult((image,), 0.0, request)
-
-    old = tmp_path / "20260101-000000-old"
-    old.mkdir()
-    os.utime(old, (0, 0))
-    scans: list[Path] = []
-    real_purge = gen.purge_older_than
-    monkeypatch.setattr(gen, "purge_older_than", lambda root, age: scans.append(root) or real_purge(root, age))
-
-    async def burst(count: int) -> None:
-        for _ in range(count):
-            await gen.generate(Instant(), gen.GenerationForm(prompt="a fox", size=SMALL), api_key=KEY,
-                               output_root=tmp_path)  # fmt: skip
-
-    asyncio.run(burst(50))
-    assert scans == [tmp_path] and not old.exists()  # the first generation purged; the next 49 did not scan
-    gen._last_purge[tmp_path] -= gen.PURGE_INTERVAL_S  # as if a minute had passed
-    asyncio.run(burst(5))
-    assert scans == [tmp_path, tmp_path]  # a minute later, once more

@@ -76,14 +76,13 @@ def share(page: Page) -> tuple[str, str]:
 
 
 def make_and_share(page: Page, reference: Path) -> tuple[str, str, list[str]]:
-    """A sequence of 2 from one upload, watermark off, fast optimisation: every control away from its default."""
+    """A sequence of 2 from one upload, watermark off: every control that can be away from its default."""
     type_prompt(page, PROMPT)
     pick_size(page, SMALL_PRESET)
     upload(page, [reference])
     expect(page.locator("#references .thumbnail-item")).to_have_count(1)
     open_accordion(page, "Advanced settings")
     page.get_by_label("Add Seedream's 'AI generated' watermark").uncheck()
-    page.get_by_label("fast").check()
     page.get_by_label("Image sequence (model decides)").check()
     page.locator("#max-images input[type=number]").fill("2")
     page.locator("#max-images input[type=number]").press("Tab")
@@ -99,7 +98,6 @@ def expect_the_recipe_in_the_form(page: Page, references: int) -> None:
     expect(page.locator("#references .thumbnail-item")).to_have_count(references)
     open_accordion(page, "Advanced settings")
     expect(page.get_by_label("Add Seedream's 'AI generated' watermark")).not_to_be_checked()
-    expect(page.get_by_label("fast")).to_be_checked()
     expect(page.get_by_label("Image sequence (model decides)")).to_be_checked()
     expect(page.locator("#max-images input[type=number]")).to_have_value("2")
 
@@ -171,7 +169,7 @@ def test_a_recipe_file_restores_the_form_and_a_hostile_one_changes_nothing(
     good.write_text(json.dumps({
         "kind": "seedream-recipe", "version": 1, "prompt": PROMPT, "size": "2560x1440",
         "references": [{"upload": "teapot.png", "file": "reference-1.png"}], "watermark": False,
-        "optimize_prompt_mode": "fast", "sequential_image_generation": "auto", "max_images": 2,
+        "optimize_prompt_mode": "standard", "sequential_image_generation": "auto", "max_images": 2,
     }))  # fmt: skip
     page.locator("#load-recipe input[type=file], input[type=file][accept*='.json']").first.set_input_files(str(good))
     # The upload is named, not carried: the form asks for it again.

@@ -15,6 +15,7 @@ from starlette.requests import Request
 from seedream_ui.shares import ShareLimits, ShareStore, delete_url, parse_recipe, root_url, share_url
 from seedream_ui.shares.page import GONE_TITLE
 from tests.shares_support import HOSTILE_PROMPT, FakeClock, publish, results, serving, sha, share_app
+from tests.waiting import wait_for
 
 pytest_plugins = ["tests.shares_fixtures"]
 
@@ -92,7 +93,8 @@ def test_the_zip_holds_the_images_and_a_request_json_that_reads_back_as_the_reci
         assert parse_recipe(archive.read("recipe.json")) == published.share.recipe
     assert from_request.prompt == published.share.recipe.prompt
     assert from_request.references[0] == published.share.recipe.references[0]
-    assert list((site.store.root / "tmp").iterdir()) == []  # the download's zip was removed after sending
+    # The download's zip is removed once sent (by a background task that runs after the response).
+    wait_for(lambda: not list((site.store.root / "tmp").iterdir()))
 
 
 def test_the_recipe_json_is_the_shares_recipe(site: Site) -> None:
