@@ -139,7 +139,7 @@ def test_the_keys_appear_nowhere_and_nothing_private_is_left_on_disk(
         assert {str(p): find_secrets(p.read_bytes()) for p in files_under(workdir) if find_secrets(p.read_bytes())} == {}
         private = [p for p in files_under(workdir / "tmp") if p.name not in EXAMPLE_ASSETS]
         assert any(p.name == "my-private-sketch.png" for p in private)  # the check below looks where files are
-        assert sum(p.suffix == ".zip" for p in private) >= 2  # ours and Gradio's copy for the download
+        assert sum(p.suffix == ".jpg" for p in private) >= 2  # the two results of the sequence
 
     # Stopped (SIGTERM, as `docker stop` or a Space restart does): the log holds no key and no traceback, and
     # no uploaded or generated file is left on disk.
