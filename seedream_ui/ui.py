@@ -94,7 +94,7 @@ def build_demo(
         _wire_generate(page, backend, settings)
         _wire_results(page)
         _wire_download(page)
-        wire_share(page, page.sharing, shares, settings, backend, demo)
+        wire_share(page, page.sharing, shares, backend, demo)
     return demo
 
 

@@ -2,7 +2,7 @@
 recipes out ("Copy recipe") and in ("Load recipe"). The store, recipe format and shared pages are in shares/.
 
     controls = build_share()                               # in page.py, under the results
-    wire_share(page, controls, store, settings, backend)   # in ui.py; store None: sharing is off
+    wire_share(page, controls, store, backend, demo)   # in ui.py; store None: sharing is off
 """
 
 from __future__ import annotations
@@ -19,9 +19,7 @@ import gradio as gr
 
 from seedream_ui import generation as gen
 from seedream_ui.backend import Backend
-from seedream_ui.config import Settings
 from seedream_ui.errors import ValidationError
-from seedream_ui.quotas import identity
 from seedream_ui.shares import (
     EditorForm,
     ReferenceFile,
@@ -78,31 +76,13 @@ def build_share() -> ShareControls:
     return ShareControls(share, copy_recipe, load_recipe, link, notice, recipe)
 
 
-class Visitors:
+async def _visitor(backend: Backend, request: gr.Request) -> str:
     """The visitor's salted id, the same one the quotas count (never an address): a share is kept under it."""
-
-    def __init__(self, settings: Settings) -> None:
-        self.settings = settings
-        self.trusted = identity.parse_networks(settings.trusted_proxies)
-        self._salt: bytes | None = None
-
-    async def of(self, request: Any) -> str:
-        if self._salt is None:
-            self._salt = await asyncio.to_thread(self._read_salt)
-        return identity.visitor_id(request, salt=self._salt, trusted=self.trusted)
-
-    def _read_salt(self) -> bytes:
-        from seedream_ui.quotas.store import open_store
-
-        store = open_store(self.settings)
-        try:
-            return store.salt()
-        finally:
-            getattr(store, "close", lambda: None)()
+    return await backend.gate.visitor(request) if backend.gate is not None else ""
 
 
 def wire_share(
-    page: Page, controls: ShareControls, store: ShareStore | None, settings: Settings, backend: Backend,
+    page: Page, controls: ShareControls, store: ShareStore | None, backend: Backend,
     demo: gr.Blocks,
 ) -> None:  # fmt: skip
     form_outputs = _form_outputs(page)
@@ -110,15 +90,13 @@ def wire_share(
     if store is None or not store.enabled:
         controls.share.visible = False  # read when the page's config is built, at launch
         return
-    visitors = Visitors(settings)
-
     async def on_share(shown: Any, request: gr.Request) -> dict[Any, Any]:
         if not isinstance(shown, gen.Generation) or not shown.files or shown.recipe is None:
             raise gr.Error(NOTHING_SHOWN, title="Nothing to share", print_exception=False)
         try:
             images = await asyncio.to_thread(load_images, shown.files)
             references = await asyncio.to_thread(_reference_files, shown)
-            published = await store.apublish(images, shown.recipe, references, await visitors.of(request))
+            published = await store.apublish(images, shown.recipe, references, await _visitor(backend, request))
         except ShareError as exc:
             raise gr.Error(str(exc), title="Not shared", print_exception=False) from None
         except OSError:  # the results were cleaned up meanwhile (they are kept 6 hours)
