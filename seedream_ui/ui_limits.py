@@ -143,25 +143,33 @@ def wire_limits(page: Any, gate: QuotaGate | None, event: Any) -> None:
     )
 
     placeholder, info = page.api_key.placeholder, page.api_key.info
+    paused_shown = gr.State(False)  # whether this tab shows the box paused
 
-    async def key_box(request: gr.Request) -> Any:
+    async def key_box(shown: bool, request: gr.Request) -> dict[Any, Any]:
+        """An update only when the pause starts or ends: re-sending the box's props after every rejected key
+        raced with the visitor typing the next one (a props update arriving after a fill could lose it)."""
         if gate is None:
-            return gr.skip()
+            return {}
         try:
             until = await gate.key_paused_until(await gate.visitor(request))
         except QuotaUnavailableError:
-            return gr.skip()
+            return {}
         if until is None:
-            return gr.Textbox(interactive=True, placeholder=placeholder, info=info)
+            if not shown:
+                return {}
+            return {page.api_key: gr.Textbox(interactive=True, placeholder=placeholder, info=info), paused_shown: False}
+        if shown:
+            return {}
         # Emptied too: the next click then uses the demo's key, which still works for this visitor.
-        return gr.Textbox(
+        paused = gr.Textbox(
             value="", interactive=False, placeholder=f"Paused until {until:%H:%M} UTC",
             info=f"Paused after {gate.limits.key_failures} rejected keys; the demo's own key still works meanwhile.",
         )  # fmt: skip
+        return {page.api_key: paused, paused_shown: True}
 
     # Both, not `.then`: in Gradio 6.31 a `.then` step does not run after the event raised an error.
-    event.success(key_box, None, page.api_key, **fast)
-    event.failure(key_box, None, page.api_key, **fast)
+    event.success(key_box, paused_shown, [page.api_key, paused_shown], **fast)
+    event.failure(key_box, paused_shown, [page.api_key, paused_shown], **fast)
 
 
 def counted(page: Any, visit: Visit, done: gen.Generation, session_images: object) -> tuple[gen.Generation, dict[Any, Any]]:
