@@ -49,6 +49,12 @@ def open_page(context: Any, url: str) -> Any:
     return page
 
 
+def screenshot(page: Any, path: Path) -> None:
+    """A full-page PNG for a person to look at; animations finished first, so a message sliding in shows whole."""
+    path.parent.mkdir(parents=True, exist_ok=True)
+    page.screenshot(path=str(path), full_page=True, animations="disabled")
+
+
 # The demo under test has no visitor limits unless a test sets them (tests/test_limits_*.py): with the defaults, a
 # module's generations, all from 127.0.0.1 (one visitor), would soon be refused.
 NO_LIMITS: dict[str, Any] = {

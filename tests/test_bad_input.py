@@ -21,7 +21,7 @@ import unicodedata
 from collections.abc import Iterator
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import gradio as gr
 import httpx
@@ -40,7 +40,10 @@ from seedream_ui.request import GenerateRequest
 from seedream_ui.stub_api import InvalidArgument, StubServer, validate_body
 from seedream_ui.ui import GALLERY_REFUSAL, build_demo
 from tests.images import b64, image_bytes, png_bomb, with_orientation
-from tests.support import ARTIFACTS, CHROMIUM, CHROMIUM_ARGS, SMALL, RunningApp, generate_inputs, running_app
+from tests.support import ARTIFACTS, SMALL, RunningApp, generate_inputs, running_app, screenshot
+
+if TYPE_CHECKING:
+    from playwright.sync_api import Page
 
 KEY = "server-key-bad-input"
 BUG_MESSAGE = "Something went wrong on our side"
@@ -660,40 +663,32 @@ def test_a_blank_prompt_is_refused_before_any_request(client: Client, stub: Stub
 
 @pytest.mark.browser
 def test_in_the_browser_refused_input_leaves_the_page_as_it_was(
-    app: RunningApp, stub: StubServer, files: dict[str, str]
+    app: RunningApp, stub: StubServer, files: dict[str, str], page: Page
 ) -> None:
-    from playwright.sync_api import expect, sync_playwright
+    from playwright.sync_api import expect
 
-    with sync_playwright() as playwright:
-        browser = playwright.chromium.launch(executable_path=CHROMIUM, args=CHROMIUM_ARGS)
-        try:
-            page = browser.new_page()
-            page.goto(app.url)
-            page.fill("#prompt textarea", "a teapot in the style of the sketch")
-            page.fill("#size textarea, #size input", SMALL)
-            page.locator("#references input[type=file]").set_input_files([files["good.png"], files["good.jpg"]])
-            expect(page.locator("#references")).to_contain_text("(2 / 14)", timeout=15_000)
-            page.click("#generate")
-            expect(page.locator("#results img")).to_have_count(1, timeout=20_000)
+    page.fill("#prompt textarea", "a teapot in the style of the sketch")
+    page.fill("#size textarea, #size input", SMALL)
+    page.locator("#references input[type=file]").set_input_files([files["good.png"], files["good.jpg"]])
+    expect(page.locator("#references")).to_contain_text("(2 / 14)", timeout=15_000)
+    page.click("#generate")
+    expect(page.locator("#results img")).to_have_count(1, timeout=20_000)
 
-            # 13 more uploads would make 15: refused with a warning, the two kept.
-            page.locator("#references input[type=file]").set_input_files(
-                [files[f"many-{index:03}.png"] for index in range(13)]
-            )
-            expect(page.locator('[data-testid="toast-body"]').last).to_contain_text("at most 14", timeout=15_000)
-            expect(page.locator("#references")).to_contain_text("(2 / 14)")
+    # 13 more uploads would make 15: refused with a warning, the two kept.
+    page.locator("#references input[type=file]").set_input_files(
+        [files[f"many-{index:03}.png"] for index in range(13)]
+    )
+    expect(page.locator('[data-testid="toast-body"]').last).to_contain_text("at most 14", timeout=15_000)
+    expect(page.locator("#references")).to_contain_text("(2 / 14)")
 
-            # A blank prompt: refused, and the references and results stay.
-            page.fill("#prompt textarea", "   ")
-            page.click("#generate")
-            expect(page.locator('[data-testid="toast-body"].error').last).to_contain_text(
-                "Write a prompt first", timeout=15_000
-            )
-            expect(page.locator("#results img")).to_have_count(1)
-            expect(page.locator("#references")).to_contain_text("(2 / 14)")
-            ARTIFACTS.mkdir(exist_ok=True)
-            page.screenshot(path=str(ARTIFACTS / "bad-input-page-kept.png"), full_page=True)
-        finally:
-            browser.close()
+    # A blank prompt: refused, and the references and results stay.
+    page.fill("#prompt textarea", "   ")
+    page.click("#generate")
+    expect(page.locator('[data-testid="toast-body"].error').last).to_contain_text(
+        "Write a prompt first", timeout=15_000
+    )
+    expect(page.locator("#results img")).to_have_count(1)
+    expect(page.locator("#references")).to_contain_text("(2 / 14)")
+    screenshot(page, ARTIFACTS / "bad-input-page-kept.png")
     assert [r["status"] for r in stub.requests()] == [200]  # only the one good generation went out
     assert len(stub.requests()[0]["body"]["image"]) == 2

@@ -29,6 +29,7 @@ from tests.support import (
     RunningApp,
     open_page,
     running_app,
+    screenshot,
 )
 
 pytestmark = pytest.mark.browser
@@ -73,10 +74,7 @@ def references(tmp_path_factory: pytest.TempPathFactory) -> list[Path]:
 
 
 def shot(page: Page, name: str) -> None:
-    SHOTS.mkdir(parents=True, exist_ok=True)
-    if page.locator("[data-testid=toast-body]").count():
-        page.wait_for_timeout(600)  # let a message finish sliding in, so that the picture shows it
-    page.screenshot(path=str(SHOTS / f"{name}.png"), full_page=True)
+    screenshot(page, SHOTS / f"{name}.png")
 
 
 def type_prompt(page: Page, text: str) -> None:

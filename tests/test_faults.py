@@ -11,8 +11,7 @@ from __future__ import annotations
 
 import itertools
 from collections.abc import Iterator
-from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import httpx
 import pytest
@@ -22,13 +21,15 @@ from gradio_client.exceptions import AppError
 from seedream_ui.stub_api import StubConfig, StubServer, read_marker
 from tests.support import (
     ARTIFACTS,
-    CHROMIUM,
-    CHROMIUM_ARGS,
     SMALL,
     AppProcess,
     app_process,
     generate_inputs,
+    screenshot,
 )
+
+if TYPE_CHECKING:
+    from playwright.sync_api import Page
 
 KEY = "sk-faults-SECRET-5e1d9c"
 MAX_RETRIES = 2
@@ -254,45 +255,37 @@ def test_an_api_nobody_listens_on_is_retried_then_reported(
 
 @pytest.mark.browser
 def test_in_the_browser_a_fault_is_a_readable_toast_and_the_page_keeps_its_results(
-    app: AppProcess, stub: StubServer, log_mark: int
+    app: AppProcess, stub: StubServer, log_mark: int, page: Page
 ) -> None:
-    from playwright.sync_api import expect, sync_playwright
+    from playwright.sync_api import expect
 
-    with sync_playwright() as playwright:
-        browser = playwright.chromium.launch(executable_path=CHROMIUM, args=CHROMIUM_ARGS)
-        try:
-            page = browser.new_page()
-            page.goto(app.url)
-            page.fill("#prompt textarea", "a paper boat on a puddle")
-            page.fill("#size textarea, #size input", SMALL)
-            page.click("#generate")
-            expect(page.locator("#results img")).to_have_count(1, timeout=20_000)
-            kept_src = page.locator("#results img").first.get_attribute("src")
-            expect(page.locator("#status")).to_contain_text("✓ 1 image")
+    page.fill("#prompt textarea", "a paper boat on a puddle")
+    page.fill("#size textarea, #size input", SMALL)
+    page.click("#generate")
+    expect(page.locator("#results img")).to_have_count(1, timeout=20_000)
+    kept_src = page.locator("#results img").first.get_attribute("src")
+    expect(page.locator("#status")).to_contain_text("✓ 1 image")
 
-            for faults, says in [
-                (["503"] * ATTEMPTS, f"Seedream had a server error (503) and did not recover after {ATTEMPTS} attempts."),
-                (["401"], "The API key was rejected (401)."),
-                (["not-json"], "Seedream's answer was not JSON"),
-            ]:
-                stub.queue_faults(faults)
-                page.click("#generate")
-                toast = page.locator('[data-testid="toast-body"].error').last
-                expect(toast).to_contain_text(says, timeout=20_000)
-                assert "Traceback" not in toast.inner_text()
-                # What the visitor had is still there: the prompt and the results; the status says what failed.
-                expect(page.locator("#prompt textarea")).to_have_value("a paper boat on a puddle")
-                expect(page.locator("#results img")).to_have_count(1)
-                assert page.locator("#results img").first.get_attribute("src") == kept_src
-                expect(page.locator("#status")).to_contain_text("The last attempt failed")
-                expect(page.locator("#status")).to_contain_text("The results below are from an earlier generation")
-                page.locator('[data-testid="toast-close"]').last.click()
-            # The session's history still holds the one generation, and only that one.
-            page.get_by_text("History: click an earlier generation to show it again").click()
-            expect(page.locator("#history img")).to_have_count(1, timeout=10_000)
-            ARTIFACTS.mkdir(exist_ok=True)
-            page.screenshot(path=str(Path(ARTIFACTS) / "faults-after-errors.png"), full_page=True)
-        finally:
-            browser.close()
+    for faults, says in [
+        (["503"] * ATTEMPTS, f"Seedream had a server error (503) and did not recover after {ATTEMPTS} attempts."),
+        (["401"], "The API key was rejected (401)."),
+        (["not-json"], "Seedream's answer was not JSON"),
+    ]:
+        stub.queue_faults(faults)
+        page.click("#generate")
+        toast = page.locator('[data-testid="toast-body"].error').last
+        expect(toast).to_contain_text(says, timeout=20_000)
+        assert "Traceback" not in toast.inner_text()
+        # What the visitor had is still there: the prompt and the results; the status says what failed.
+        expect(page.locator("#prompt textarea")).to_have_value("a paper boat on a puddle")
+        expect(page.locator("#results img")).to_have_count(1)
+        assert page.locator("#results img").first.get_attribute("src") == kept_src
+        expect(page.locator("#status")).to_contain_text("The last attempt failed")
+        expect(page.locator("#status")).to_contain_text("The results below are from an earlier generation")
+        page.locator('[data-testid="toast-close"]').last.click()
+    # The session's history still holds the one generation, and only that one.
+    page.get_by_text("History: click an earlier generation to show it again").click()
+    expect(page.locator("#history img")).to_have_count(1, timeout=10_000)
+    screenshot(page, ARTIFACTS / "faults-after-errors.png")
     assert statuses(stub) == [200, *[503] * ATTEMPTS, 401, 200]
 

@@ -20,6 +20,7 @@ from tests.support import (
     RunningApp,
     open_page,
     running_app,
+    screenshot,
 )
 from tests.test_browser import (
     PHONE,
@@ -55,10 +56,7 @@ def browser_page(browser: Browser, app: RunningApp, viewport: dict[str, int]) ->
 
 
 def shot(page: Page, name: str) -> None:
-    SHOTS.mkdir(parents=True, exist_ok=True)
-    if page.locator("[data-testid=toast-body]").count():
-        page.wait_for_timeout(600)  # let the message finish sliding in
-    page.screenshot(path=str(SHOTS / f"{name}.png"), full_page=True)
+    screenshot(page, SHOTS / f"{name}.png")
 
 
 def test_cost_before_and_after_then_a_refusal_that_changes_nothing(
