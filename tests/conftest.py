@@ -57,8 +57,10 @@ def browser() -> Iterator[Browser]:
     Per test, not per session: Playwright's sync API keeps an event loop running in the main thread while it is
     open, and every async test after it would fail with "Runner.run() cannot be called from a running event loop".
     """
-    from playwright.sync_api import sync_playwright
+    from playwright.sync_api import expect, sync_playwright
 
+    # `expect` has its own 5 s default, not the context's: a shared 2-core machine can take longer to render.
+    expect.set_options(timeout=BROWSER_TIMEOUT_MS)
     with sync_playwright() as playwright:
         chromium = playwright.chromium.launch(executable_path=CHROMIUM, args=CHROMIUM_ARGS)
         yield chromium
