@@ -1,4 +1,3 @@
-# ruff: noqa: F811  (the shared fixtures are imported from test_browser.py and taken by name)
 """Compare in a real browser (issue 12): the slider shows a result against the reference it edited, or any two
 images of the session, as a visitor picks them.
 
