@@ -30,6 +30,7 @@ def build_compare(page: Any) -> None:
         with gr.Row(equal_height=True):
             left = _picker("Left image", "compare-left")
             right = _picker("Right image", "compare-right")
+        hint = gr.Markdown(compare.NOTHING_YET, elem_id="compare-hint", elem_classes="hint")
         slider = gr.ImageSlider(
             label="Compare",
             type="filepath",
@@ -38,7 +39,6 @@ def build_compare(page: Any) -> None:
             max_height=640,
             elem_id="compare-slider",
         )
-        hint = gr.Markdown(compare.NOTHING_YET, elem_id="compare-hint", elem_classes="hint")
     page.compare = CompareControls(panel, left, right, slider, hint)
 
 

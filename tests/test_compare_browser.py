@@ -94,6 +94,7 @@ def test_compare_a_result_with_its_reference_then_with_an_earlier_result(page: P
     hint = page.locator("#compare-hint")
     expect(hint).to_contain_text("Only one image so far")
     expect(page.locator("#compare-slider img")).to_have_count(0)
+    shots(page, "00-one-image")
 
     type_prompt(page, "the same lighthouse, as an oil painting of the sketch")
     upload(page, [sketch])
@@ -122,6 +123,12 @@ def test_compare_a_result_with_its_reference_then_with_an_earlier_result(page: P
     now = slider_sources(page, unlike=two_results)
     assert [file_name(s) for s in now] == [file_name(first), "sketch.png"]
     assert picked(page, "left") == earlier[0] and picked(page, "right") == "Image 1 (reference)"
+
+    # A click on a result puts it on the right; the left stays as chosen.
+    page.locator("#results .thumbnail-item").first.click()
+    expect(page.locator("#compare-right input")).to_have_value("Result 1 of 1")
+    assert [file_name(s) for s in slider_sources(page, unlike=now)] == [file_name(first), file_name(second)]
+    assert picked(page, "left") == earlier[0]
 
 
 def test_without_references_a_new_result_is_compared_with_the_previous_one(page: Page) -> None:
