@@ -148,5 +148,5 @@ def pair_after_select(
 
 
 def hint(listed: Sequence[Choice]) -> str:
-    """What the hint under the slider says when there is not yet a pair to compare ("" when there is)."""
+    """What the hint above the slider says when there is not yet a pair to compare ("" when there is)."""
     return NOTHING_YET if not listed else ONE_IMAGE if len(listed) == 1 else ""
