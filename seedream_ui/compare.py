@@ -22,7 +22,8 @@ ONE_IMAGE = "Only one image so far: add a reference or generate again, then comp
 
 @dataclass(frozen=True)
 class Roots:
-    """Where the slider's files may come from: the demo's results folder and Gradio's upload folder."""
+    """Where the slider's files may come from: the demo's results folder and Gradio's upload folder. Either kind
+    may be in either (a history restored after a reload links its uploads in beside its results)."""
 
     results: Path
     uploads: Path
@@ -50,11 +51,12 @@ def _same(a: gen.Generation, b: gen.Generation) -> bool:
     return a.created == b.created and a.files == b.files
 
 
-def _inside(path: object, root: Path) -> Path | None:
-    """`path` as a real file inside `root` (symlinks followed), or None."""
+def _inside(path: object, roots: Roots) -> Path | None:
+    """`path` as a real file inside one of `roots` (symlinks followed), or None."""
     try:
         real = Path(str(path)).resolve()
-        return real if real.is_relative_to(root.resolve()) and real.is_file() else None
+        inside = any(real.is_relative_to(root.resolve()) for root in (roots.results, roots.uploads))
+        return real if inside and real.is_file() else None
     except (OSError, ValueError):
         return None
 
@@ -70,17 +72,17 @@ def reference_numbers(generation: gen.Generation) -> list[int]:
 def _shown_choices(shown: gen.Generation, roots: Roots) -> Iterable[Choice]:
     count = len(shown.files)
     for k, file in enumerate(shown.files, start=1):
-        if path := _inside(file, roots.results):
+        if path := _inside(file, roots):
             yield Choice(f"{RESULT}|{k}", f"Result {k} of {count}", path)
     for k, (number, upload) in enumerate(zip(reference_numbers(shown), shown.uploads, strict=True), start=1):
-        if path := _inside(upload, roots.uploads):
+        if path := _inside(upload, roots):
             yield Choice(f"{REFERENCE}|{k}", f"Image {number} (reference)", path)
 
 
 def _history_choices(generation: gen.Generation, roots: Roots) -> Iterable[Choice]:
     stamp = generation.created.isoformat()
     for k, file in enumerate(generation.files, start=1):
-        if path := _inside(file, roots.results):
+        if path := _inside(file, roots):
             yield Choice(f"{HISTORY}|{stamp}|{k}", f"{generation.created:%H:%M:%S} · result {k}", path)
 
 
