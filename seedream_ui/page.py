@@ -12,6 +12,7 @@ from gradio.components.gallery import GalleryData
 
 from seedream_ui import generation as gen
 from seedream_ui import (
+    page_compare,  # Compare (issue 12)
     page_iterate,
     ui_limits,  # limits and cost (issue 10)
 )
@@ -99,6 +100,7 @@ class Page:
     sequence_hint: gr.Markdown  # ... and how to ask a sequence for N images
     cost: gr.Markdown  # what a click can cost (ui_limits)
     session_images: gr.State  # images this session made on the demo's key (ui_limits)
+    compare: page_compare.CompareControls  # the image slider and its two pickers (issue 12, page_compare.py)
 
 
 def build_layout(page: Page, backend: Backend) -> None:
@@ -231,6 +233,7 @@ def _build_results(page: Page) -> None:
         page.download_all = gr.DownloadButton("Download all (.zip)", value=None, visible=False, elem_id="download-all")
         # In the page (visible="hidden" keeps it in the DOM) so the browser can be handed the zip once it is built.
         page.zip_file = gr.DownloadButton("zip", value=None, visible="hidden", elem_id="download-all-file")
+    page_compare.build_compare(page)  # Compare (issue 12): a closed accordion under the results
     page.sharing = build_share()
     with gr.Accordion("History: click an earlier generation to show it again", open=False):
         page.history_gallery = gr.Gallery(

@@ -24,6 +24,7 @@ from seedream_ui.outputs import RESULT_MAX_AGE_S
 from seedream_ui.page import ASSETS, GALLERY_REFUSAL, Page, build_layout
 from seedream_ui.quotas import KeyPausedError, QuotaError
 from seedream_ui.shares import ShareStore
+from seedream_ui.ui_compare import wire_compare  # Compare (issue 12)
 from seedream_ui.ui_iterate import head as iterate_head  # iterating (issue 12)
 from seedream_ui.ui_iterate import wire as wire_iterate
 from seedream_ui.ui_iterate import wire_first as wire_iterate_first
@@ -93,6 +94,7 @@ def build_demo(
         _wire_references(page)
         _wire_generate(page, backend, settings)
         _wire_results(page)
+        wire_compare(page, backend)  # after the results' own listeners
         _wire_download(page)
         wire_share(page, page.sharing, shares, backend, demo)
     return demo
