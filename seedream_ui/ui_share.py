@@ -20,8 +20,10 @@ import gradio as gr
 from seedream_ui import generation as gen
 from seedream_ui.backend import Backend
 from seedream_ui.errors import ValidationError
+from seedream_ui.history_entries import entry_for
 from seedream_ui.shares import (
     EditorForm,
+    History,
     ReferenceFile,
     ShareError,
     ShareStore,
@@ -90,13 +92,20 @@ def wire_share(
     if store is None or not store.enabled:
         controls.share.visible = False  # read when the page's config is built, at launch
         return
-    async def on_share(shown: Any, request: gr.Request) -> dict[Any, Any]:
+    history = History(store)
+
+    async def on_share(shown: Any, saved: Any, request: gr.Request) -> dict[Any, Any]:
         if not isinstance(shown, gen.Generation) or not shown.files or shown.recipe is None:
             raise gr.Error(NOTHING_SHOWN, title="Nothing to share", print_exception=False)
         try:
-            images = await asyncio.to_thread(load_images, shown.files)
-            references = await asyncio.to_thread(_reference_files, shown)
-            published = await store.apublish(images, shown.recipe, references, await _visitor(backend, request))
+            visitor = await _visitor(backend, request)
+            # A generation kept in the history is published from its entry's files (linked, not copied again).
+            entry = entry_for(saved, shown)
+            published = await history.apublish(entry, visitor) if entry else None
+            if published is None:
+                images = await asyncio.to_thread(load_images, shown.files)
+                references = await asyncio.to_thread(_reference_files, shown)
+                published = await store.apublish(images, shown.recipe, references, visitor)
         except ShareError as exc:
             raise gr.Error(str(exc), title="Not shared", print_exception=False) from None
         except OSError:  # the results were cleaned up meanwhile (they are kept 6 hours)
@@ -110,7 +119,7 @@ def wire_share(
             controls.notice: share_notice(root, published),
         }
 
-    controls.share.click(on_share, page.shown, [controls.link, controls.notice], **TELLING)
+    controls.share.click(on_share, [page.shown, page.saved_history], [controls.link, controls.notice], **TELLING)
 
     async def on_load(request: gr.Request) -> dict[Any, Any]:
         unchanged = {component: gr.skip() for component in form_outputs}
