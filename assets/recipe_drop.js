@@ -24,7 +24,9 @@
     if (files.length === 0 || files.length !== (event.dataTransfer?.files?.length ?? 0)) return;
     event.preventDefault();
     event.stopPropagation();  // not to the references' drop zone either
-    const input = document.querySelector("#load-recipe input[type=file]");
+    // Gradio renders the UploadButton's input beside the button, not inside it.
+    const input = document.querySelector("#load-recipe")?.parentElement?.querySelector("input[type=file]")
+      ?? document.querySelector('input[type=file][accept=".json"]');
     if (!input) return;
     const chosen = new DataTransfer();
     chosen.items.add(files[0]);

@@ -113,7 +113,7 @@ def wire_share(
                            title="Not shared", print_exception=False) from None
         # gr.Request wraps the Starlette request of the queue call, whose headers and scope give the address.
         root = root_url(cast(Any, getattr(request, "request", None) or request), demo.root_path or None)
-        log.info("shared a generation of %d image(s)", len(images))
+        log.info("shared a generation of %d image(s)", len(published.share.images))
         return {
             controls.link: gr.Textbox(value=share_url(root, published.id), visible=True),
             controls.notice: share_notice(root, published),
