@@ -38,7 +38,7 @@ from seedream_ui.history_entries import entries, made, parse_made
 from seedream_ui.shares import History, HistoryLimits, Share, ShareError, ShareStore, UploadReference, editor_form
 from seedream_ui.shares.files import link_or_copy
 from seedream_ui.shares.recipe import Recipe
-from seedream_ui.ui_share import _filled, _form_outputs
+from seedream_ui.ui_share import filled_form, form_controls
 
 if TYPE_CHECKING:
     from seedream_ui.page import Page
@@ -83,14 +83,14 @@ def browser_secret(data_dir: Path) -> str:
 
 
 def wire_history(page: Page, store: ShareStore | None, backend: Backend, demo: gr.Blocks) -> None:
-    form_outputs = _form_outputs(page)
+    form_outputs = form_controls(page)
 
     async def on_pick(history: list[gen.Generation], evt: gr.SelectData) -> dict[Any, Any]:
         """Clicking an entry restores its recipe too (ui.py shows its results)."""
         index = evt.index if isinstance(evt.index, int) and 0 <= evt.index < len(history) else None
         if index is None or history[index].recipe is None:
             return {component: gr.skip() for component in form_outputs}
-        return await _filled(page, _form_of(history[index]), backend)
+        return await filled_form(page, _form_of(history[index]), backend)
 
     page.history_gallery.select(on_pick, page.history, form_outputs, **QUIET)
     if store is None or not store.enabled:
@@ -161,8 +161,12 @@ def _restored(share: Share, when: datetime, output_root: Path) -> gen.Generation
         for name in names:
             link_or_copy(share.folder / name, staging / name)
         shutil.rmtree(folder, ignore_errors=True)
-        staging.rename(folder)
-    os.utime(folder)  # our purge of old results goes by the folder's age
+        try:
+            staging.rename(folder)
+        except OSError:  # another tab of this visitor was quicker: its files are the same
+            shutil.rmtree(staging, ignore_errors=True)
+    for path in (folder, *(folder / name for name in names)):
+        os.utime(path)  # the clean-ups of old results (ours, Gradio's) go by age: these are in use again
     recipe = _unnamed(share.recipe)
     sizes = sorted({f"{image.width}x{image.height}" for image in share.images})
     count = len(share.images)

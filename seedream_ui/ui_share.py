@@ -87,7 +87,7 @@ def wire_share(
     page: Page, controls: ShareControls, store: ShareStore | None, backend: Backend,
     demo: gr.Blocks,
 ) -> None:  # fmt: skip
-    form_outputs = _form_outputs(page)
+    form_outputs = form_controls(page)
     _wire_recipes(page, controls, backend, form_outputs)
     if store is None or not store.enabled:
         controls.share.visible = False  # read when the page's config is built, at launch
@@ -130,7 +130,7 @@ def wire_share(
         if form is None:  # forged, expired or unshared: one message for all
             gr.Warning(LINK_GONE)
             return unchanged
-        return await _filled(page, form, backend)
+        return await filled_form(page, form, backend)
 
     demo.load(on_load, None, form_outputs, **TELLING)
 
@@ -151,7 +151,7 @@ def _wire_recipes(page: Page, controls: ShareControls, backend: Backend, form_ou
             form = editor_form(parse_recipe(data))
         except ValidationError as exc:
             raise gr.Error(exc.message, title="Not a recipe", print_exception=False) from None
-        return await _filled(page, form, backend)
+        return await filled_form(page, form, backend)
 
     controls.load_recipe.upload(on_recipe_file, controls.load_recipe, form_outputs, **TELLING)
 
@@ -164,13 +164,13 @@ _COPY_RECIPE = """async () => {
 }"""
 
 
-def _form_outputs(page: Page) -> list[Any]:
+def form_controls(page: Page) -> list[Any]:
     return [page.prompt, page.size_preset, page.custom_row, page.width, page.height, page.size, page.image,
             page.kept_refs, page.image_urls, page.watermark, page.optimize_prompt_mode,
             page.sequential_image_generation, page.max_images]  # fmt: skip
 
 
-async def _filled(page: Page, form: EditorForm, backend: Backend) -> dict[Any, Any]:
+async def filled_form(page: Page, form: EditorForm, backend: Backend) -> dict[Any, Any]:
     """Every control set to the recipe; stored reference copies are copied into Gradio's cache for the form."""
     files = await asyncio.to_thread(_copies, form.reference_files, backend.output_root)
     notice = form.notice()
