@@ -62,6 +62,9 @@ class Settings:
     share_days: float = 30.0
     share_max_mb_per_visitor: float = 200.0
     share_max_mb: float = 5000.0  # fits a 20 GB Space persistent disk with room to spare
+    # History that survives a reload (seedream_ui/shares/history.py): its own disk limits, oldest out.
+    history_max_mb_per_visitor: float = 500.0
+    history_max_mb: float = 5000.0
 
     # The MCP tool for agents at /gradio_api/mcp/ (seedream_ui/mcp_tool.py).
     mcp: bool = True
@@ -193,6 +196,8 @@ _VARIABLES: dict[str, tuple[str, Parser]] = {
     "SEEDREAM_SHARE_DAYS": ("share_days", _zero_or_more),
     "SEEDREAM_SHARE_MAX_MB_PER_VISITOR": ("share_max_mb_per_visitor", _positive),
     "SEEDREAM_SHARE_MAX_MB": ("share_max_mb", _positive),
+    "SEEDREAM_HISTORY_MAX_MB_PER_VISITOR": ("history_max_mb_per_visitor", _positive),
+    "SEEDREAM_HISTORY_MAX_MB": ("history_max_mb", _positive),
     "SEEDREAM_MCP": ("mcp", _flag),
     "SEEDREAM_PREVIEW_LATENCY": ("preview_latency", _zero_or_more),
 }

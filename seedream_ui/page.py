@@ -19,6 +19,7 @@ from seedream_ui import (
 from seedream_ui.backend import Backend
 from seedream_ui.request import MAX_REFERENCES, OPTIMIZE_MODES
 from seedream_ui.sizes import DEFAULT_SIZE, presets
+from seedream_ui.ui_history import build_history  # history that survives a reload (issue 11)
 from seedream_ui.ui_share import ShareControls, build_share
 
 log = logging.getLogger("seedream_ui.ui")
@@ -93,6 +94,7 @@ class Page:
     sharing: ShareControls  # Share, its link, Copy recipe, Load recipe (ui_share.py)
     kept_refs: gr.State  # the uploads accepted so far, to restore when too many are added
     history: gr.State  # this browser session's generations, newest first
+    saved_history: gr.BrowserState  # ... and what the browser keeps of them across reloads (ui_history.py)
     selected: gr.State  # index of the result clicked in the gallery
     shown: gr.State  # the generation whose results are shown, for "Download all"
     wait: gr.HTML  # iterating (issue 12, page_iterate.py): the live wait line, ...
@@ -111,6 +113,7 @@ def build_layout(page: Page, backend: Backend) -> None:
         gr.Markdown(OFFLINE_BANNER, elem_id="offline-banner")
     page.kept_refs, page.history = gr.State([]), gr.State([])
     page.selected, page.shown = gr.State(None), gr.State(None)
+    build_history(page)
     with gr.Row(equal_height=False):
         with gr.Column(scale=5, min_width=320):
             _build_prompt(page, backend)

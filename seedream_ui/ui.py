@@ -25,6 +25,8 @@ from seedream_ui.page import ASSETS, GALLERY_REFUSAL, Page, build_layout
 from seedream_ui.quotas import KeyPausedError, QuotaError
 from seedream_ui.shares import ShareStore
 from seedream_ui.ui_compare import wire_compare  # Compare (issue 12)
+from seedream_ui.ui_history import head as history_head  # history across reloads, recipe drops (issue 11)
+from seedream_ui.ui_history import wire_history
 from seedream_ui.ui_iterate import head as iterate_head  # iterating (issue 12)
 from seedream_ui.ui_iterate import wire as wire_iterate
 from seedream_ui.ui_iterate import wire_first as wire_iterate_first
@@ -97,6 +99,7 @@ def build_demo(
         wire_compare(page, backend)  # after the results' own listeners
         _wire_download(page)
         wire_share(page, page.sharing, shares, backend, demo)
+        wire_history(page, shares, backend, demo)
     return demo
 
 
@@ -324,5 +327,5 @@ def launch_options(settings: Settings) -> dict[str, Any]:
         "run_history": False,
         # Gradio's /monitoring is public and prints its dashboard key to the log for anyone who asks.
         "enable_monitoring": False,
-        "head": iterate_head(),  # Ctrl/Cmd+Enter, Esc, the elapsed-time counter (issue 12)
+        "head": iterate_head() + history_head(),  # Ctrl/Cmd+Enter, Esc, the elapsed-time counter (issue 12)
     }

@@ -20,8 +20,10 @@ import gradio as gr
 from seedream_ui import generation as gen
 from seedream_ui.backend import Backend
 from seedream_ui.errors import ValidationError
+from seedream_ui.history_entries import entry_for
 from seedream_ui.shares import (
     EditorForm,
+    History,
     ReferenceFile,
     ShareError,
     ShareStore,
@@ -85,18 +87,25 @@ def wire_share(
     page: Page, controls: ShareControls, store: ShareStore | None, backend: Backend,
     demo: gr.Blocks,
 ) -> None:  # fmt: skip
-    form_outputs = _form_outputs(page)
+    form_outputs = form_controls(page)
     _wire_recipes(page, controls, backend, form_outputs)
     if store is None or not store.enabled:
         controls.share.visible = False  # read when the page's config is built, at launch
         return
-    async def on_share(shown: Any, request: gr.Request) -> dict[Any, Any]:
+    history = History(store)
+
+    async def on_share(shown: Any, saved: Any, request: gr.Request) -> dict[Any, Any]:
         if not isinstance(shown, gen.Generation) or not shown.files or shown.recipe is None:
             raise gr.Error(NOTHING_SHOWN, title="Nothing to share", print_exception=False)
         try:
-            images = await asyncio.to_thread(load_images, shown.files)
-            references = await asyncio.to_thread(_reference_files, shown)
-            published = await store.apublish(images, shown.recipe, references, await _visitor(backend, request))
+            visitor = await _visitor(backend, request)
+            # A generation kept in the history is published from its entry's files (linked, not copied again).
+            entry = entry_for(saved, shown)
+            published = await history.apublish(entry, visitor) if entry else None
+            if published is None:
+                images = await asyncio.to_thread(load_images, shown.files)
+                references = await asyncio.to_thread(_reference_files, shown)
+                published = await store.apublish(images, shown.recipe, references, visitor)
         except ShareError as exc:
             raise gr.Error(str(exc), title="Not shared", print_exception=False) from None
         except OSError:  # the results were cleaned up meanwhile (they are kept 6 hours)
@@ -104,13 +113,13 @@ def wire_share(
                            title="Not shared", print_exception=False) from None
         # gr.Request wraps the Starlette request of the queue call, whose headers and scope give the address.
         root = root_url(cast(Any, getattr(request, "request", None) or request), demo.root_path or None)
-        log.info("shared a generation of %d image(s)", len(images))
+        log.info("shared a generation of %d image(s)", len(published.share.images))
         return {
             controls.link: gr.Textbox(value=share_url(root, published.id), visible=True),
             controls.notice: share_notice(root, published),
         }
 
-    controls.share.click(on_share, page.shown, [controls.link, controls.notice], **TELLING)
+    controls.share.click(on_share, [page.shown, page.saved_history], [controls.link, controls.notice], **TELLING)
 
     async def on_load(request: gr.Request) -> dict[Any, Any]:
         unchanged = {component: gr.skip() for component in form_outputs}
@@ -121,7 +130,7 @@ def wire_share(
         if form is None:  # forged, expired or unshared: one message for all
             gr.Warning(LINK_GONE)
             return unchanged
-        return await _filled(page, form, backend)
+        return await filled_form(page, form, backend)
 
     demo.load(on_load, None, form_outputs, **TELLING)
 
@@ -142,7 +151,7 @@ def _wire_recipes(page: Page, controls: ShareControls, backend: Backend, form_ou
             form = editor_form(parse_recipe(data))
         except ValidationError as exc:
             raise gr.Error(exc.message, title="Not a recipe", print_exception=False) from None
-        return await _filled(page, form, backend)
+        return await filled_form(page, form, backend)
 
     controls.load_recipe.upload(on_recipe_file, controls.load_recipe, form_outputs, **TELLING)
 
@@ -155,13 +164,13 @@ _COPY_RECIPE = """async () => {
 }"""
 
 
-def _form_outputs(page: Page) -> list[Any]:
+def form_controls(page: Page) -> list[Any]:
     return [page.prompt, page.size_preset, page.custom_row, page.width, page.height, page.size, page.image,
             page.kept_refs, page.image_urls, page.watermark, page.optimize_prompt_mode,
             page.sequential_image_generation, page.max_images]  # fmt: skip
 
 
-async def _filled(page: Page, form: EditorForm, backend: Backend) -> dict[Any, Any]:
+async def filled_form(page: Page, form: EditorForm, backend: Backend) -> dict[Any, Any]:
     """Every control set to the recipe; stored reference copies are copied into Gradio's cache for the form."""
     files = await asyncio.to_thread(_copies, form.reference_files, backend.output_root)
     notice = form.notice()

@@ -144,10 +144,13 @@ class AppProcess:
 
 
 @contextmanager
-def app_process(tmp_path: Path, env: dict[str, str] | None = None, timeout: float = 180.0) -> Iterator[AppProcess]:
+def app_process(
+    tmp_path: Path, env: dict[str, str] | None = None, timeout: float = 180.0, port: int | None = None
+) -> Iterator[AppProcess]:
     """`python app.py` exactly as a user starts it, with its output captured to a file (visitor limits off
-    unless `env` sets them; the usage counters in tmp_path/data)."""
-    port = free_port()
+    unless `env` sets them; the usage counters in tmp_path/data); on `port` (to restart it at the same address)
+    or a free one."""
+    port = port or free_port()
     full_env = {
         k: v for k, v in os.environ.items() if not k.startswith("SEEDREAM_")
     } | {"GRADIO_SERVER_PORT": str(port), "PYTHONUNBUFFERED": "1"} | NO_LIMITS_ENV | (env or {})

@@ -8,6 +8,7 @@
 from seedream_ui.shares.editor import EditorForm, editor_form, form_for_link, share_notice
 from seedream_ui.shares.errors import ShareError, ShareStoreError, ShareTooLargeError
 from seedream_ui.shares.files import ReferenceFile, ShareImage, StoredImage, load_images, reference_files_from_request
+from seedream_ui.shares.history import History, HistoryLimits
 from seedream_ui.shares.models import Published, Share, ShareLimits
 from seedream_ui.shares.recipe import (
     RECIPE_VERSION,
@@ -24,6 +25,8 @@ from seedream_ui.shares.store import ShareStore, purge_periodically
 __all__ = [
     "RECIPE_VERSION",
     "EditorForm",
+    "History",
+    "HistoryLimits",
     "Published",
     "Recipe",
     "Reference",

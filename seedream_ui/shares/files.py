@@ -5,6 +5,8 @@ from __future__ import annotations
 import base64
 import io
 import json
+import os
+import shutil
 import zipfile
 from collections.abc import Sequence
 from dataclasses import dataclass, replace
@@ -162,3 +164,75 @@ def write_zip(target: Path, folder: Path, images: Sequence[StoredImage], recipe:
             archive.writestr(
                 name, json.dumps(record, indent=2, ensure_ascii=False), compress_type=zipfile.ZIP_DEFLATED
             )
+
+
+# ---- history entries (history.py) and shares made from them: links, not copies
+
+
+def link_or_copy(source: Path, target: Path) -> None:
+    """A hard link where the file system allows it (the bytes are not written again), else a copy."""
+    try:
+        os.link(source, target)
+    except OSError:
+        shutil.copyfile(source, target)
+
+
+def keep_generation(
+    folder: Path, results: Sequence[Path], recipe: Recipe, uploads: Sequence[str]
+) -> tuple[Recipe, list[StoredImage], int]:
+    """A history entry's files: the results and the uploads as sent, linked from where the page keeps them.
+
+    Nothing is decoded or re-encoded (this follows every generation on the page): each result's size comes from
+    its header, and no thumbnail is made until the entry is shared.
+    """
+    folder.mkdir(mode=0o700)
+    images = []
+    for index, path in enumerate(results, start=1):
+        with Image.open(path) as image:  # reads the header only
+            fmt, width, height = sniff_format(_head(path)), image.width, image.height
+        if fmt is None:
+            raise ShareError(f"Result {index} is not an image this demo can keep.")
+        link_or_copy(Path(path), folder / Path(path).name)
+        images.append(StoredImage(Path(path).name, fmt, width, height, Path(path).stat().st_size))
+    references: list[Reference] = []
+    files = iter(uploads)
+    for index, reference in enumerate(recipe.references, start=1):
+        upload = next(files, None) if isinstance(reference, UploadReference) else None
+        if not isinstance(reference, UploadReference) or upload is None:
+            references.append(reference)
+            continue
+        try:
+            name = reference_file_name(index, _head(Path(upload)))
+            link_or_copy(Path(upload), folder / name)
+        except OSError:  # Gradio's cache already removed it: the entry names it without a copy
+            references.append(UploadReference(reference.name))
+            continue
+        references.append(UploadReference(reference.name, name))
+    named = replace(recipe, references=tuple(references))
+    (folder / "recipe.json").write_text(named.to_json(), encoding="utf-8")
+    return named, images, sum(path.stat().st_size for path in folder.iterdir())
+
+
+def link_share(
+    source: Path, images: Sequence[StoredImage], recipe: Recipe, folder: Path
+) -> tuple[Recipe, list[str | None], int]:
+    """A share made from a history entry in `source`: its files linked, the references' thumbnails made."""
+    folder.mkdir(mode=0o700)
+    for image in images:
+        link_or_copy(source / image.file, folder / image.file)
+    thumbs: list[str | None] = []
+    for index, reference in enumerate(recipe.references, start=1):
+        thumbs.append(None)
+        if isinstance(reference, UploadReference) and reference.file:
+            link_or_copy(source / reference.file, folder / reference.file)
+            small = thumbnail((folder / reference.file).read_bytes())
+            if small is not None:
+                thumbs[-1] = thumb = f"thumb-{index}.webp"
+                (folder / thumb).write_bytes(small)
+    (folder / "recipe.json").write_text(recipe.to_json(), encoding="utf-8")
+    return recipe, thumbs, sum(path.stat().st_size for path in folder.iterdir())
+
+
+def _head(path: Path) -> bytes:
+    with open(path, "rb") as file:
+        return file.read(32)

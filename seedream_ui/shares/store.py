@@ -35,11 +35,13 @@ from seedream_ui.shares.files import (
     ShareImage,
     StoredImage,
     checked_images,
+    link_share,
     write_share,
     write_zip,
 )
 from seedream_ui.shares.models import MB, Published, Share, ShareLimits
 from seedream_ui.shares.recipe import Recipe, parse_recipe
+from seedream_ui.shares.schema import INSERT, create
 from seedream_ui.sqlite_db import Database
 
 ID_BYTES = 16  # 128 random bits: token_urlsafe(16) is 22 characters
@@ -48,23 +50,6 @@ DELETE_TOKEN = re.compile(r"[A-Za-z0-9_-]{32}")
 DAY = 86400.0
 STRAY_AGE_S = 3600.0  # a folder without a row, or a download's zip, older than this is a leftover
 
-SCHEMA = """
-CREATE TABLE IF NOT EXISTS shares (
-    id TEXT PRIMARY KEY,
-    folder TEXT NOT NULL UNIQUE,
-    visitor TEXT NOT NULL,          -- the quotas' salted hash, never an address or a username
-    token_hash TEXT NOT NULL,       -- sha256 of the delete token; the token itself is shown once
-    created REAL NOT NULL,
-    expires REAL NOT NULL,
-    bytes INTEGER NOT NULL,
-    recipe TEXT NOT NULL,
-    images TEXT NOT NULL,
-    thumbs TEXT NOT NULL
-);
-CREATE INDEX IF NOT EXISTS shares_visitor_created ON shares (visitor, created);
-CREATE INDEX IF NOT EXISTS shares_created ON shares (created);
-CREATE INDEX IF NOT EXISTS shares_expires ON shares (expires);
-"""
 
 T = TypeVar("T")
 
@@ -82,7 +67,7 @@ class ShareStore:
         try:
             for folder in (self.root, self._files, self._tmp):
                 folder.mkdir(mode=0o700, parents=True, exist_ok=True)
-            self._db.connection().executescript(SCHEMA)
+            create(self._db.connection())
         except OSError as exc:
             raise ShareStoreError(f"Sharing is unavailable: cannot create {self.root} ({exc.strerror}).") from None
         except sqlite3.Error as exc:
@@ -114,15 +99,28 @@ class ShareStore:
             raise ShareError("Sharing is switched off on this demo.")
         if len(reference_files) > len(recipe.uploads):
             raise ShareError("More reference files than the recipe has uploads.")
+        checked = checked_images(images, recipe.created or datetime.fromtimestamp(self.clock(), UTC))
+        files = [ReferenceFile(*f) for f in reference_files]
+        return self._commit(lambda folder: write_share(folder, checked, recipe, files), [i for i, _ in checked],
+                            visitor_hash)  # fmt: skip
+
+    def publish_entry(self, entry: Share, visitor_hash: str = "") -> Published:
+        """Publish a history entry (see history.py) as a share of its own. Its files are hard links to the
+        entry's (no second copy on disk where the file system allows); the references' thumbnails are made now."""
+        if not self.enabled:
+            raise ShareError("Sharing is switched off on this demo.")
+        return self._commit(lambda folder: link_share(entry.folder, entry.images, entry.recipe, folder),
+                            list(entry.images), visitor_hash)  # fmt: skip
+
+    def _commit(self, write: Callable[[Path], tuple[Recipe, list[str | None], int]], images: list[StoredImage],
+                visitor_hash: str) -> Published:  # fmt: skip
         now = self.clock()
         share_id, token, folder_name = secrets.token_urlsafe(ID_BYTES), secrets.token_urlsafe(24), secrets.token_hex(12)
-        made = recipe.created or datetime.fromtimestamp(now, UTC)
-        checked = checked_images(images, made)
         folder = self._files / folder_name
         try:
-            recipe, thumbs, size = write_share(folder, checked, recipe, [ReferenceFile(*f) for f in reference_files])
+            recipe, thumbs, size = write(folder)
             self._check_size(size)
-            evicted = self._insert(share_id, folder_name, visitor_hash, token, now, size, recipe, checked, thumbs)
+            evicted = self._insert(share_id, folder_name, visitor_hash, token, now, size, recipe, images, thumbs)
         except BaseException:
             shutil.rmtree(folder, ignore_errors=True)
             raise
@@ -145,14 +143,18 @@ class ShareStore:
 
     # ---- reading
 
-    def get(self, share_id: str) -> Share | None:
-        """The share, or None if the id is malformed, unknown, unshared or expired (callers cannot tell which)."""
+    def get(self, share_id: str, *, private: bool = False) -> Share | None:
+        """The share, or None if the id is malformed, unknown, unshared or expired (callers cannot tell which).
+
+        A history entry (`private`) is never a share, and a share never a history entry.
+        """
         if not isinstance(share_id, str) or not SHARE_ID.fullmatch(share_id):
             return None
         with self._db.read() as db:
             row = db.execute(
-                "SELECT id, folder, created, expires, recipe, images, thumbs FROM shares WHERE id = ? AND expires > ?",
-                (share_id, self.clock()),
+                "SELECT id, folder, created, expires, recipe, images, thumbs FROM shares "
+                "WHERE id = ? AND expires > ? AND private = ?",
+                (share_id, self.clock(), int(private)),
             ).fetchone()
         if row is None or not (self._files / row[1]).is_dir():
             return None
@@ -171,9 +173,10 @@ class ShareStore:
 
     def usage(self, visitor_hash: str | None = None) -> int:
         """Bytes kept, for one visitor or in all."""
-        where, args = ("WHERE visitor = ?", (visitor_hash,)) if visitor_hash is not None else ("", ())
+        where, args = ("AND visitor = ?", (visitor_hash,)) if visitor_hash is not None else ("", ())
         with self._db.read() as db:
-            return int(db.execute(f"SELECT COALESCE(SUM(bytes), 0) FROM shares {where}", args).fetchone()[0])
+            query = f"SELECT COALESCE(SUM(bytes), 0) FROM shares WHERE private = 0 {where}"
+            return int(db.execute(query, args).fetchone()[0])
 
     # ---- retention
 
@@ -227,17 +230,17 @@ class ShareStore:
 
     def _insert(
         self, share_id: str, folder: str, visitor: str, token: str, now: float, size: int, recipe: Recipe,
-        checked: list[tuple[StoredImage, bytes]], thumbs: list[str | None],
+        images: list[StoredImage], thumbs: list[str | None],
     ) -> list[str]:
         """Insert the row after evicting what must go; returns the evicted folders (removed after commit)."""
         with self._db.write() as db:
             evicted = _take(db, "SELECT id, folder FROM shares WHERE expires <= ?", (now,))
-            evicted += _evict(db, size, self.limits.max_bytes_per_visitor, "WHERE visitor = ?", (visitor,))
-            evicted += _evict(db, size, self.limits.max_bytes, "", ())
+            evicted += evict(db, size, self.limits.max_bytes_per_visitor, "private = 0 AND visitor = ?", (visitor,))
+            evicted += evict(db, size, self.limits.max_bytes, "private = 0", ())
             db.execute(
-                "INSERT INTO shares VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
+                INSERT,
                 (share_id, folder, visitor, _hash(token), now, now + self.limits.days * DAY, size, recipe.to_json(),
-                 json.dumps([vars(image) for image, _ in checked]), json.dumps(thumbs)),
+                 json.dumps([vars(image) for image in images]), json.dumps(thumbs), 0),
             )
         return evicted
 
@@ -250,11 +253,12 @@ def _index_error(phase: str, exc: sqlite3.Error) -> ShareStoreError:
     return ShareStoreError(f"Sharing is unavailable: its index failed ({exc}).")
 
 
-def _evict(db: sqlite3.Connection, incoming: int, limit: int, where: str, args: tuple[Any, ...]) -> list[str]:
-    """Delete the oldest shares (within `where`) until `incoming` more bytes fit under `limit`."""
-    (used,) = db.execute(f"SELECT COALESCE(SUM(bytes), 0) FROM shares {where}", args).fetchone()
+def evict(db: sqlite3.Connection, incoming: int, limit: int, where: str, args: tuple[Any, ...]) -> list[str]:
+    """Delete the oldest rows (within `where`) until `incoming` more bytes fit under `limit`."""
+    (used,) = db.execute(f"SELECT COALESCE(SUM(bytes), 0) FROM shares WHERE {where}", args).fetchone()
     evicted: list[str] = []
-    for share_id, folder, size in db.execute(f"SELECT id, folder, bytes FROM shares {where} ORDER BY created", args):
+    query = f"SELECT id, folder, bytes FROM shares WHERE {where} ORDER BY created"
+    for share_id, folder, size in db.execute(query, args).fetchall():
         if used + incoming <= limit:
             break
         evicted.append(folder)
