@@ -10,6 +10,7 @@ from typing import Any
 import gradio as gr
 
 from seedream_ui import generation as gen
+from seedream_ui import ui_tray  # the reference tray (issue 12)
 from seedream_ui.backend import PURGE_INTERVAL_S, Backend, create_backend
 from seedream_ui.config import Settings, load_settings
 from seedream_ui.errors import (
@@ -91,6 +92,7 @@ def build_demo(
         wire_iterate_first(page, backend)  # before the page's own listeners on the same triggers (see there)
         _wire_hints(page)
         _wire_references(page)
+        ui_tray.wire(page)
         _wire_generate(page, backend, settings)
         _wire_results(page)
         _wire_download(page)
@@ -322,5 +324,5 @@ def launch_options(settings: Settings) -> dict[str, Any]:
         "run_history": False,
         # Gradio's /monitoring is public and prints its dashboard key to the log for anyone who asks.
         "enable_monitoring": False,
-        "head": iterate_head(),  # Ctrl/Cmd+Enter, Esc, the elapsed-time counter (issue 12)
+        "head": iterate_head() + ui_tray.head(),  # Ctrl/Cmd+Enter, Esc, the elapsed-time counter (issue 12)
     }

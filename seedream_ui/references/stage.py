@@ -82,14 +82,14 @@ def stage(source: Source, name: str | None, max_bytes: int, max_pixels: int) -> 
         path = Path(source)
         label = name or path.name or str(path)
         # The bytes are not kept for later: a batch of large files would otherwise all sit in memory at once.
-        return _stage_bytes(_read_file(path, label), label, max_bytes, max_pixels, lambda: _read_file(path, label))
+        return _stage_bytes(read_file(path, label), label, max_bytes, max_pixels, lambda: read_file(path, label))
     raise ReferenceImageError(
         f"{name or 'This reference'} is neither a file, an image nor a URL ({type(source).__name__}).",
         source=name,
     )
 
 
-def _read_file(path: Path, label: str) -> bytes:
+def read_file(path: Path, label: str) -> bytes:
     try:
         with path.open("rb") as file:
             # read(n) allocates n bytes up front, so ask for the size the file says it has; a size of 0 may
