@@ -21,7 +21,7 @@ HINT = (
 # No "${": Gradio reads the template as a JS template string before Handlebars does.
 TEMPLATE = """
 <div class="tray">
-  <p class="tray-hint">""" + HINT + """</p>
+  <p class="tray-hint">HINT</p>
   {{#if value.length}}
   <ol class="tray-list">
     {{#each value}}
@@ -51,7 +51,7 @@ TEMPLATE = """
   </ol>
   {{/if}}
 </div>
-"""
+""".replace("HINT", HINT)
 
 CSS = """
 .tray-hint { margin: 0.25rem 0 0.5rem; font-size: var(--text-sm); color: var(--body-text-color-subdued); }
@@ -72,14 +72,18 @@ CSS = """
 .tray-facts, .tray-note { color: var(--body-text-color-subdued); overflow-wrap: anywhere; }
 .refused .tray-note { color: var(--error-text-color, #b91c1c); }
 .tray-actions { display: flex; gap: 0.2rem; }
-.tray-actions button { min-width: 2rem; min-height: 2rem; border-radius: var(--radius-sm); cursor: pointer;
+.tray-actions button { width: 2.1rem; height: 2.1rem; padding: 0; border-radius: var(--radius-sm); cursor: pointer;
                        border: 1px solid var(--border-color-primary); background: var(--background-fill-primary);
                        color: var(--body-text-color); }
 .tray-actions button:disabled { opacity: 0.35; cursor: default; }
-@media (max-width: 480px) {
-  .tray-item { grid-template-columns: auto 44px minmax(0, 1fr); }
-  .tray-thumb { width: 44px; height: 44px; }
-  .tray-actions { grid-column: 1 / -1; justify-content: flex-end; }
+@media (max-width: 480px) {  /* a phone: number, thumbnail and buttons on one line, the text under them */
+  .tray-item { grid-template-columns: auto 40px minmax(0, 1fr); column-gap: 0.4rem; row-gap: 0.3rem; }
+  .tray-number { padding: 0.3rem 0.45rem; }
+  .tray-thumb { width: 40px; height: 40px; }
+  .tray-number, .tray-thumb, .tray-actions { grid-row: 1; }
+  .tray-actions { grid-column: 3; justify-self: end; }
+  .tray-actions button { width: 1.9rem; height: 1.9rem; }
+  .tray-text { grid-row: 2; grid-column: 1 / -1; }
 }
 """
 

@@ -24,7 +24,7 @@ from seedream_ui.references.convert import output_size
 from seedream_ui.references.core import check_request_decode
 from seedream_ui.references.limits import MAX_REFERENCE_BYTES, MAX_REFERENCE_PIXELS
 from seedream_ui.references.stage import assess, read_file
-from seedream_ui.references.urls import shorten, url_problem
+from seedream_ui.references.urls import url_problem
 from seedream_ui.request import MAX_REFERENCES
 
 ACTIONS = frozenset({"remove", "earlier", "later"})
@@ -81,7 +81,7 @@ def _preflight_file(path: str, size: int, mtime_ns: int) -> Preflight:
 def preflight_url(url: str) -> Preflight:
     problem = url_problem(url)
     if problem:
-        return Preflight("", f"{shorten(url)} {problem}", refused=True)
+        return Preflight("", f"this URL {problem}", refused=True)  # the tray shows the URL itself above
     return Preflight(urlsplit(url).hostname or "", URL_NOTE)
 
 
