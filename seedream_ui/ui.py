@@ -324,5 +324,5 @@ def launch_options(settings: Settings) -> dict[str, Any]:
         "run_history": False,
         # Gradio's /monitoring is public and prints its dashboard key to the log for anyone who asks.
         "enable_monitoring": False,
-        "head": iterate_head() + ui_tray.head(),  # Ctrl/Cmd+Enter, Esc, the elapsed-time counter (issue 12)
+        "head": iterate_head() + ui_tray.head(),  # Ctrl/Cmd+Enter, Esc, the elapsed time; paste, drop, the tray (issue 12)
     }
