@@ -115,21 +115,29 @@ def test_an_image_pasted_from_the_clipboard_is_added_and_text_still_pastes(
     expect_tray(page, ["pasted-1.png"])
 
 
-def test_images_dropped_on_the_tray_are_added_after_the_earlier_ones(page: Page, pictures: dict[str, Path]) -> None:
-    upload(page, [pictures["red"]])
-    expect_tray(page, ["red.png"])
+def drop(page: Page, target: str, picture: Path) -> None:
+    """Drop `picture` as a file from the desktop onto the element `target`."""
     page.evaluate(
-        """async ([b64, name]) => {
+        """async ([b64, name, target]) => {
             const blob = await (await fetch('data:image/png;base64,' + b64)).blob();
             const transfer = new DataTransfer();
             transfer.items.add(new File([blob], name, {type: 'image/png'}));
-            const target = document.querySelector('#reference-tray .tray-hint');
+            const element = document.querySelector(target);
             for (const type of ['dragenter', 'dragover', 'drop'])
-                target.dispatchEvent(new DragEvent(type, {dataTransfer: transfer, bubbles: true, cancelable: true}));
+                element.dispatchEvent(new DragEvent(type, {dataTransfer: transfer, bubbles: true, cancelable: true}));
         }""",
-        [base64.b64encode(pictures["green"].read_bytes()).decode(), "green.png"],
+        [base64.b64encode(picture.read_bytes()).decode(), picture.name, target],
     )
-    expect_tray(page, ["red.png", "green.png"])
+
+
+def test_images_dropped_on_the_reference_area_are_added_once_after_the_earlier_ones(
+    page: Page, pictures: dict[str, Path]
+) -> None:
+    drop(page, "#references", pictures["green"])  # the empty gallery: Gradio's own drop zone is there too
+    expect_tray(page, ["green.png"])
+    expect_reference_count(page, 1)
+    drop(page, "#reference-tray .tray-item", pictures["red"])
+    expect_tray(page, ["green.png", "red.png"])  # a second upload of green.png would show here
     expect_reference_count(page, 2)
 
 
