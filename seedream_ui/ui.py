@@ -136,8 +136,10 @@ def _wire_references(page: Page) -> None:
         merged, problem = gen.merge_uploads(kept, _paths(value), url_count)
         if problem and tell:
             gr.Warning(problem)
+        label = gen.references_label(len(merged) + url_count)
         return {
-            page.image: gr.Gallery(value=merged, label=gen.references_label(len(merged) + url_count)),
+            # Only a refusal writes the uploads back: echoing accepted ones would undo a later upload or move.
+            page.image: gr.Gallery(value=merged, label=label) if problem else gr.Gallery(label=label),
             page.kept_refs: merged,
             page.max_images: _max_images_slider(len(merged) + url_count, seq, current),
         }
