@@ -64,10 +64,7 @@ def expect_tray(page: Page, names: list[str]) -> None:
 
 
 def settled(page: Page, count: int) -> None:
-    """The page's own reference handler has answered the last change (its label counts uploads and URLs).
-
-    An answer still on its way carries the gallery as it was, and would undo a move made meanwhile.
-    """
+    """The gallery's label counts every reference, uploads and URLs."""
     expect(page.locator("#references").get_by_text(f"Reference images ({count} / 14)")).to_be_visible()
 
 
