@@ -28,19 +28,19 @@ def uploads(gallery_value: Any) -> list[str]:
 
 
 def wire(page: Any) -> None:
-    def refresh(gallery_value: Any, urls: Any) -> list[dict[str, Any]]:
+    def on_tray_change(gallery_value: Any, urls: Any) -> list[dict[str, Any]]:
         return tray.entries(uploads(gallery_value), urls)
 
     gr.on(
         [page.image.change, page.image_urls.change],
-        refresh,
+        on_tray_change,
         [page.image, page.image_urls],
         page.tray,
         trigger_mode="always_last",
         **FAST,
     )
 
-    def on_action(gallery_value: Any, urls: Any, evt: gr.EventData) -> dict[Any, Any]:
+    def on_tray_action(gallery_value: Any, urls: Any, evt: gr.EventData) -> dict[Any, Any]:
         current = uploads(gallery_value)
         changed = tray.apply(current, urls, getattr(evt, "_data", None))
         if changed is None:
@@ -53,5 +53,5 @@ def wire(page: Any) -> None:
         }
 
     page.tray.tray_action(
-        on_action, [page.image, page.image_urls], [page.image, page.kept_refs, page.image_urls], **FAST
+        on_tray_action, [page.image, page.image_urls], [page.image, page.kept_refs, page.image_urls], **FAST
     )

@@ -12,6 +12,7 @@ from __future__ import annotations
 import base64
 from pathlib import Path
 
+import httpx
 import pytest
 from PIL import Image
 from playwright.sync_api import BrowserContext, Locator, Page, expect
@@ -19,7 +20,7 @@ from playwright.sync_api import BrowserContext, Locator, Page, expect
 from seedream_ui.references import prepare_reference
 from seedream_ui.stub_api import StubServer
 from tests.images import flat_png, write
-from tests.support import ARTIFACTS, DESKTOP
+from tests.support import ARTIFACTS, DESKTOP, RunningApp
 from tests.test_browser import (  # noqa: F401 - the fixtures are used by name
     PHONE,
     SMALL_PRESET,
@@ -223,3 +224,27 @@ def test_each_reference_shows_its_preflight(page: Page, pictures: dict[str, Path
     expect(tray(page).nth(3)).to_contain_text("contains spaces")
     expect(page.locator("#injected")).to_have_count(0)  # names and URLs are text, never markup
     shots(page, "02-preflight")
+
+
+# ---- forged requests ---------------------------------------------------------------------------------
+
+
+def test_forged_tray_requests_change_nothing_and_tell_nothing(app: RunningApp) -> None:
+    """What a script could send instead of the page: the tray's events with made-up values."""
+    config = httpx.get(app.url + "config", timeout=30).json()
+    ids = {d.get("api_name"): d["id"] for d in config["dependencies"]}
+
+    def run(name: str, data: list[object], event_data: object = None) -> httpx.Response:
+        body = {"data": data, "event_data": event_data, "fn_index": ids[name], "session_hash": "forged"}
+        return httpx.post(app.url + "gradio_api/run/predict", json=body, timeout=30)
+
+    urls = "https://example.com/a.jpg\nhttps://example.com/b.jpg"
+    for forged in ({"op": "remove", "index": 7, "key": "x"}, {"op": "earlier", "index": 1}, "remove", [1], None):
+        answer = run("on_tray_action", [[], urls], forged)
+        assert answer.status_code == 200, answer.text
+        # The uploads and the URL box are left as they are (a State output that is skipped comes back as null).
+        assert answer.json()["data"] == [{"__type__": "update"}, None, {"__type__": "update"}]
+    outside = {"image": {"path": "/etc/hostname", "meta": {"_type": "gradio.FileData"}}, "caption": None}
+    answer = run("on_tray_change", [[outside], ""])
+    assert answer.status_code != 200 and "Traceback" not in answer.text  # Gradio refuses files outside its uploads
+    assert Path("/etc/hostname").read_text().strip() not in answer.text  # nothing of the file was read out
