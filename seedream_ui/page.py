@@ -14,6 +14,7 @@ from seedream_ui import generation as gen
 from seedream_ui import (
     page_compare,  # Compare (issue 12)
     page_iterate,
+    page_tray,  # the reference tray (issue 12)
     ui_limits,  # limits and cost (issue 10)
 )
 from seedream_ui.backend import Backend
@@ -100,6 +101,7 @@ class Page:
     wait: gr.HTML  # iterating (issue 12, page_iterate.py): the live wait line, ...
     keys_hint: gr.Markdown  # ... the keyboard hint ...
     sequence_hint: gr.Markdown  # ... and how to ask a sequence for N images
+    tray: gr.HTML  # the references numbered as sent, with preflight and controls (page_tray.py)
     cost: gr.Markdown  # what a click can cost (ui_limits)
     session_images: gr.State  # images this session made on the demo's key (ui_limits)
     compare: page_compare.CompareControls  # the image slider and its two pickers (issue 12, page_compare.py)
@@ -179,6 +181,7 @@ def _build_references(page: Page) -> None:
             placeholder="https://example.com/photo.jpg",
             elem_id="reference-urls",
         )
+        page_tray.build_tray(page)
 
 
 def _build_advanced(page: Page, backend: Backend) -> None:

@@ -10,6 +10,7 @@ from typing import Any
 import gradio as gr
 
 from seedream_ui import generation as gen
+from seedream_ui import ui_tray  # the reference tray (issue 12)
 from seedream_ui.backend import PURGE_INTERVAL_S, Backend, create_backend
 from seedream_ui.config import Settings, load_settings
 from seedream_ui.errors import (
@@ -94,6 +95,7 @@ def build_demo(
         wire_iterate_first(page, backend)  # before the page's own listeners on the same triggers (see there)
         _wire_hints(page)
         _wire_references(page)
+        ui_tray.wire(page)
         _wire_generate(page, backend, settings)
         _wire_results(page)
         wire_compare(page, backend)  # after the results' own listeners
@@ -139,8 +141,10 @@ def _wire_references(page: Page) -> None:
         merged, problem = gen.merge_uploads(kept, _paths(value), url_count)
         if problem and tell:
             gr.Warning(problem)
+        label = gen.references_label(len(merged) + url_count)
         return {
-            page.image: gr.Gallery(value=merged, label=gen.references_label(len(merged) + url_count)),
+            # Only a refusal writes the uploads back: echoing accepted ones would undo a later upload or move.
+            page.image: gr.Gallery(value=merged, label=label) if problem else gr.Gallery(label=label),
             page.kept_refs: merged,
             page.max_images: _max_images_slider(len(merged) + url_count, seq, current),
         }
@@ -327,5 +331,6 @@ def launch_options(settings: Settings) -> dict[str, Any]:
         "run_history": False,
         # Gradio's /monitoring is public and prints its dashboard key to the log for anyone who asks.
         "enable_monitoring": False,
-        "head": iterate_head() + history_head(),  # Ctrl/Cmd+Enter, Esc, the elapsed-time counter (issue 12)
+        # Ctrl/Cmd+Enter, Esc, the elapsed time; paste, drop, the tray (issue 12); recipe drops (issue 11)
+        "head": iterate_head() + ui_tray.head() + history_head(),
     }

@@ -120,7 +120,7 @@ def can_send_as_is(fmt: str, data: bytes, image: ImageFile.ImageFile, max_bytes:
         return (
             image.mode in _SENDABLE_MODES
             and _looks_complete(fmt, data, image)
-            and _orientation(fmt, data, image) == 1
+            and orientation(fmt, data, image) == 1
             and not getattr(image, "is_animated", False)  # the first frame is sent instead
         )
     except Exception:  # odd metadata (EXIF, frames): the decoding path will tell what, if anything, is wrong
@@ -170,7 +170,7 @@ def _tiff_is_plain(data: bytes, image: ImageFile.ImageFile) -> bool:
     )
 
 
-def _orientation(fmt: str, data: bytes, image: ImageFile.ImageFile) -> int:
+def orientation(fmt: str, data: bytes, image: ImageFile.ImageFile) -> int:
     """The EXIF orientation from the header; 0 when it cannot be known without decoding."""
     if fmt == "png" and "exif" not in image.info:
         # PngImageFile.getexif() decodes the image to look for an eXIf chunk after the pixel data.

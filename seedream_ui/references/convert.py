@@ -133,22 +133,41 @@ def _drop_opaque_alpha(image: Image.Image) -> Image.Image:
     return image
 
 
-def _fit_pixels(image: Image.Image, max_pixels: int, label: str, owned: bool) -> Image.Image:
-    width, height = image.size
-    if width * height <= max_pixels:
-        return image
-    return _resize(image, math.sqrt(max_pixels / (width * height)), label, max_pixels, owned=owned)
+def output_size(fmt: str, size: tuple[int, int], max_pixels: int) -> tuple[int, int]:
+    """The size `decode` then `_fit_pixels` bring an image of `size` to, known from its header: what a preflight
+    announces. (Before an EXIF rotation, and before `_encode` shrinks an image still over the byte limit.)"""
+    scale = jpeg_scale(size, max_pixels) if fmt == "jpeg" else 1
+    decoded = (-(-size[0] // scale), -(-size[1] // scale))  # libjpeg's reduced scales round up
+    if decoded[0] * decoded[1] <= max_pixels:
+        return decoded
+    return scaled_size(decoded, _fit_scale(decoded, max_pixels), max_pixels)
 
 
-def _resize(image: Image.Image, scale: float, label: str, max_pixels: int, *, owned: bool = False) -> Image.Image:
-    width, height = image.size
+def scaled_size(size: tuple[int, int], scale: float, max_pixels: int) -> tuple[int, int]:
+    """`size` times `scale`, rounded down, and never over `max_pixels`."""
+    width, height = size
     new_width, new_height = int(width * scale), int(height * scale)
     while new_width * new_height > max_pixels:  # float rounding can land one pixel over
         scale *= 0.999
         new_width, new_height = int(width * scale), int(height * scale)
-    if min(new_width, new_height) < MIN_SIDE:
+    return new_width, new_height
+
+
+def _fit_scale(size: tuple[int, int], max_pixels: int) -> float:
+    return math.sqrt(max_pixels / (size[0] * size[1]))
+
+
+def _fit_pixels(image: Image.Image, max_pixels: int, label: str, owned: bool) -> Image.Image:
+    width, height = image.size
+    if width * height <= max_pixels:
+        return image
+    return _resize(image, _fit_scale(image.size, max_pixels), label, max_pixels, owned=owned)
+
+
+def _resize(image: Image.Image, scale: float, label: str, max_pixels: int, *, owned: bool = False) -> Image.Image:
+    size = scaled_size(image.size, scale, max_pixels)
+    if min(size) < MIN_SIDE:
         raise ReferenceImageError(f"{label} cannot be made small enough for Seedream.", source=label)
-    size = (new_width, new_height)
     if image.mode not in ("RGBA", "LA"):
         return image.resize(size, Image.Resampling.LANCZOS, reducing_gap=3.0)
     # What Image.resize does for alpha (resample premultiplied colours), but freeing the source once its

@@ -145,15 +145,20 @@ def stage_all(
             return staged, error
         if isinstance(item, Conversion):
             decoded += item.plan.pixels
-            if decoded > MAX_REQUEST_DECODE_PIXELS:
-                raise ReferenceImageError(
-                    f"{item.label} brings the images to decode in this request to {amount(decoded / 1e6)} "
-                    f"megapixels; at most {amount(MAX_REQUEST_DECODE_PIXELS / 1e6)} are decoded per request. "
-                    "Use fewer or smaller images.",
-                    source=item.label,
-                )
+            check_request_decode(decoded, item.label)
         staged.append(item)
     return staged, None
+
+
+def check_request_decode(decoded: int, label: str) -> None:
+    """Refuse the reference `label` that brings the pixels one request decodes to `decoded`, if over the cap."""
+    if decoded > MAX_REQUEST_DECODE_PIXELS:
+        raise ReferenceImageError(
+            f"{label} brings the images to decode in this request to {amount(decoded / 1e6)} "
+            f"megapixels; at most {amount(MAX_REQUEST_DECODE_PIXELS / 1e6)} are decoded per request. "
+            "Use fewer or smaller images.",
+            source=label,
+        )
 
 
 def run_blocking(conversion: Conversion) -> PreparedReference:

@@ -9,7 +9,7 @@ from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
 
-from PIL import Image
+from PIL import Image, ImageFile
 
 from seedream_ui.errors import ReferenceImageError
 from seedream_ui.formats import split_data_uri
@@ -82,14 +82,14 @@ def stage(source: Source, name: str | None, max_bytes: int, max_pixels: int) -> 
         path = Path(source)
         label = name or path.name or str(path)
         # The bytes are not kept for later: a batch of large files would otherwise all sit in memory at once.
-        return _stage_bytes(_read_file(path, label), label, max_bytes, max_pixels, lambda: _read_file(path, label))
+        return _stage_bytes(read_file(path, label), label, max_bytes, max_pixels, lambda: read_file(path, label))
     raise ReferenceImageError(
         f"{name or 'This reference'} is neither a file, an image nor a URL ({type(source).__name__}).",
         source=name,
     )
 
 
-def _read_file(path: Path, label: str) -> bytes:
+def read_file(path: Path, label: str) -> bytes:
     try:
         with path.open("rb") as file:
             # read(n) allocates n bytes up front, so ask for the size the file says it has; a size of 0 may
@@ -123,9 +123,9 @@ def _stage_data_uri(text: str, label: str, max_bytes: int, max_pixels: int) -> S
         data = base64.b64decode(clean, validate=True)
     except (binascii.Error, ValueError):
         raise ReferenceImageError(f"{label} is a data URI whose Base64 data is corrupt.", source=label) from None
-    fmt, header = inspect(data, label)
-    if not can_send_as_is(fmt, data, header, max_bytes, max_pixels):
-        return _conversion(fmt, header, label, max_bytes, max_pixels, lambda: data, len(data))
+    fmt, header, plan = assess(data, label, max_bytes, max_pixels)
+    if plan is not None:
+        return _conversion(fmt, header, label, max_bytes, max_pixels, lambda: data, plan)
     # Keep the caller's text when it is already exactly right, else only fix the header.
     exact = clean == payload and (mime or "").lower() == f"image/{fmt}"
     value = text if exact else f"data:image/{fmt};base64,{clean}"
@@ -134,10 +134,19 @@ def _stage_data_uri(text: str, label: str, max_bytes: int, max_pixels: int) -> S
 
 def _stage_bytes(data: bytes, label: str, max_bytes: int, max_pixels: int, reload: Callable[[], bytes]) -> Staged:
     """The fast path (the original bytes in Base64) if the API surely takes them, else the conversion to do."""
+    fmt, header, plan = assess(data, label, max_bytes, max_pixels)
+    if plan is None:
+        return PreparedReference(data_uri(fmt, data), label, fmt, header.width, header.height, reencoded=False)
+    return _conversion(fmt, header, label, max_bytes, max_pixels, reload, plan)
+
+
+def assess(data: bytes, label: str, max_bytes: int, max_pixels: int) -> tuple[str, ImageFile.ImageFile, DecodePlan | None]:
+    """What staging decides from the header: (format, header, the decode plan, or None when the bytes are sent as
+    they are). Refusals raise ReferenceImageError. The reference tray's preflight asks the same question."""
     fmt, header = inspect(data, label)
     if can_send_as_is(fmt, data, header, max_bytes, max_pixels):
-        return PreparedReference(data_uri(fmt, data), label, fmt, header.width, header.height, reencoded=False)
-    return _conversion(fmt, header, label, max_bytes, max_pixels, reload, len(data))
+        return fmt, header, None
+    return fmt, header, plan_decode(fmt, header, label, max_pixels, shared.decode_budget().capacity, len(data))
 
 
 def _conversion(
@@ -147,9 +156,8 @@ def _conversion(
     max_bytes: int,
     max_pixels: int,
     reload: Callable[[], bytes],
-    file_bytes: int,
+    plan: DecodePlan,
 ) -> Conversion:
-    plan = plan_decode(fmt, header, label, max_pixels, shared.decode_budget().capacity, file_bytes)
     staged = (fmt, header.mode, header.size)
     return Conversion(lambda: _convert_bytes(reload(), label, max_bytes, max_pixels, staged), plan, label)
 
