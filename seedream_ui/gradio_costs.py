@@ -1,11 +1,17 @@
-"""Work Gradio 6.31 repeats for every session that this demo does once (issue 9, docs/benchmarks.md).
+"""Work Gradio 6.31 repeats for every session that this demo does once, or only when needed (issue 9,
+docs/benchmarks.md).
 
-Every new Gradio session builds the page's config block by block (`SessionState.__init__` →
+Every new Gradio session builds the config of every block of the page (`SessionState.__init__` →
 `config_for_block`): once per page load, and once per API call, since each `/gradio_api/call/...` starts a
-session of its own. For a `gr.UploadButton` (the "Load recipe" button) that asks pydantic for the JSON schema of
-FileData three times (`api_info`, as input, as output), ~1.5 ms each: more than half of what a session of this
-page cost (11 of ~21 ms, measured with bench/lean.py). The schema depends only on `file_count`, so it is built
-once per `file_count` and handed out as a copy (the caller owns the dict it gets, as before).
+session of its own. With this page's 60 blocks that was ~21 ms of CPU per call, a third of a generation's.
+
+- `gr.UploadButton` (the "Load recipe" button) asks pydantic for the JSON schema of FileData three times per
+  session (`api_info`, as input, as output), ~1.5 ms each. The schema depends only on `file_count`: it is built
+  once per `file_count` and handed out as a copy (the caller owns the dict it gets, as before).
+- The per-session configs (`SessionState.config_values`) are a snapshot Gradio reads only for deep links
+  (`/gradio_api/deep_link`, `gr.DeepLinkButton`), which this demo does not offer (README says why). Gradio's
+  own code already builds a block's entry when a session first changes it (`_update_value_in_config`,
+  `_update_config`, `__setitem__`), so a session starts with none and builds only the ones it changes.
 """
 
 from __future__ import annotations
@@ -14,7 +20,9 @@ import copy
 from collections.abc import Callable
 from typing import Any
 
+import gradio
 from gradio.components.upload_button import UploadButton
+from gradio.state_holder import SessionState
 
 _schemas: dict[str, Any] = {}
 
@@ -30,7 +38,29 @@ def _cached(original: Callable[[UploadButton], Any]) -> Callable[[UploadButton],
     return api_info
 
 
+class _NoSnapshot:
+    """What SessionState.__init__ reads of the Blocks: the default config, and the blocks to snapshot (none)."""
+
+    def __init__(self, blocks: Any) -> None:
+        self.default_config = blocks.default_config
+        self.blocks: dict[int, Any] = {}
+
+
+def _lazy(original: Callable[[SessionState, Any], None]) -> Callable[[SessionState, Any], None]:
+    def __init__(self: SessionState, blocks: Any) -> None:
+        original(self, _NoSnapshot(blocks))
+
+    __init__.__wrapped__ = original  # type: ignore[attr-defined]
+    return __init__
+
+
+# The SessionState.__init__ that _lazy was read against; another Gradio keeps its own (and its cost).
+LAZY_SESSIONS_FOR = "6.31.0"
+
+
 def install() -> None:
-    """Cache UploadButton's API schema; safe to call more than once."""
+    """Both savings; safe to call more than once."""
     if not hasattr(UploadButton.api_info, "__wrapped__"):
         UploadButton.api_info = _cached(UploadButton.api_info)  # type: ignore[method-assign,assignment]
+    if gradio.__version__ == LAZY_SESSIONS_FOR and not hasattr(SessionState.__init__, "__wrapped__"):
+        SessionState.__init__ = _lazy(SessionState.__init__)  # type: ignore[method-assign,assignment]
