@@ -44,7 +44,7 @@ from bench.common import (
     rss_mb,
     temp_log,
 )
-from bench.lean_load import crowd, generate_data, set_latency
+from bench.lean_load import APP_ENV, crowd, generate_data, set_latency, visitor_headers
 from bench.lean_report import render, write_doc
 from bench.run import load_average, machine
 
@@ -133,6 +133,11 @@ async def burst_row(
             into["mb_per_gen"].append((peak - rss_before) / min(visitors, 64))
     for into in out.values():
         into["ratio"] = median(into["burst_s"]) / median(into["alone_s"])
+    # Each round's app ratio over the anchor's ratio in the same round (the two ran back to back): the spread
+    # of these says how far the load moved the figure.
+    a, b = out["anchor"], out["app"]
+    out["paired"] = [(bb / ba) / (ab / aa) for aa, ab, ba, bb in zip(a["alone_s"], a["burst_s"], b["alone_s"],
+                                                                      b["burst_s"], strict=True)]  # fmt: skip
     return out
 
 
@@ -142,7 +147,7 @@ def gradio_client_row(sides: dict[str, Child], calls: int) -> dict[str, Any]:
 
     data = generate_data()
     out: dict[str, Any] = {}
-    clients = {name: Client(child.url, verbose=False) for name, child in sides.items()}
+    clients = {name: Client(child.url, verbose=False, headers=visitor_headers()) for name, child in sides.items()}
     for name in SIDES:
         clients[name].predict(*data, api_name="/generate")
     samples: dict[str, dict[str, list[float]]] = {n: {"wall_s": [], "caller_cpu_s": [], "server_cpu_s": []} for n in sides}
@@ -213,7 +218,7 @@ def main(argv: list[str] | None = None) -> int:
     started = time.perf_counter()
     with stand_in() as stub:
         stub_api = f"{stub.url}v3/seedream-4.5"
-        extra = dict(item.split("=", 1) for item in args.app_env)
+        extra = APP_ENV | dict(item.split("=", 1) for item in args.app_env)
         with anchor(stub_api) as anchor_child, app_process(stub_api, env=extra) as app_child:
             sides = {"anchor": anchor_child, "app": app_child}
             asyncio.run(_run(args, sides, stub, results))

@@ -8,9 +8,11 @@ A failed visit is recorded (not raised), so a burst can say how many visitors we
 from __future__ import annotations
 
 import asyncio
+import itertools
 import ssl
 import time
 from dataclasses import dataclass
+from ipaddress import IPv4Address
 
 import httpx
 
@@ -50,11 +52,28 @@ async def visit(http: httpx.AsyncClient, base_url: str, data: list[object]) -> V
 # httpx builds an SSL context per client unless given one (~10 ms of CPU each): one for every visitor's client.
 _SSL = ssl.create_default_context()
 
+# Every visit comes from its own address, as on a Space (a proxy in front, X-Forwarded-For): the app counts
+# visitors by address (seedream_ui/quotas), and one address for thousands of visits would hit the hourly limit
+# of 15 images after 15 visits. The app trusts 127.0.0.1 as its proxy in the bench (APP_ENV); the anchor
+# ignores the header. 10.0.0.0/8 holds 16 M addresses: never one twice in a run.
+APP_ENV = {
+    "SEEDREAM_TRUSTED_PROXIES": "127.0.0.1/32",
+    # The default cap ($10 a day, 250 images at $0.04) would refuse the run's thousands of generations; the
+    # budget is still checked on every generation, as with the default.
+    "SEEDREAM_DAILY_BUDGET": "1000000",
+}
+_ADDRESSES = (str(IPv4Address("10.0.0.1") + n) for n in itertools.count())
+
+
+def visitor_headers() -> dict[str, str]:
+    """The header a Space's proxy adds: a visitor's own address."""
+    return {"X-Forwarded-For": next(_ADDRESSES)}
+
 
 async def _visitor(base_url: str, data: list[object]) -> Visit:
     """One browser: its own connections, so no visitor picks up a keep-alive connection that the server is
     closing after its idle timeout (a shared pool does, under load, and reports a ReadError nobody would see)."""
-    async with httpx.AsyncClient(timeout=httpx.Timeout(300.0), verify=_SSL) as http:
+    async with httpx.AsyncClient(timeout=httpx.Timeout(300.0), verify=_SSL, headers=visitor_headers()) as http:
         return await visit(http, base_url, data)
 
 

@@ -54,11 +54,19 @@ CATEGORIES: list[tuple[str, tuple[str, ...]]] = [
 ]
 # Leaf frames where a thread waits: py-spy --nonblocking sometimes samples them as running.
 IDLE_LEAVES = ("EpollSelector.select", "Condition.wait", "Queue.get (queue", "Blocks.block_thread",
-               "<module> (app.py")
+               "<module> (app.py", "_worker (concurrent/futures/thread.py:81)", "Thread._wait_for_tstate_lock")
 OTHER = "other"
 
 
+MIDDLEWARE = "seedream_ui/server/"  # the app's HTTP guard wraps every request: its frames say nothing of the work
+GUARD = "HTTP guard middleware (seedream_ui/server, its own frames)"
+
+
 def categorize(stack: str) -> str:
+    frames = stack.split(";")
+    if MIDDLEWARE in frames[-1]:
+        return GUARD
+    stack = ";".join(f for f in frames if MIDDLEWARE not in f)
     for name, needles in CATEGORIES:
         if any(n in stack for n in needles):
             return name
@@ -95,14 +103,16 @@ async def profile(
     }
     await asyncio.sleep(1.0)  # py-spy attaches
     generations = dict.fromkeys(sides, 0)
+    failed: dict[str, list[str]] = {name: [] for name in sides}
     cpu_before = {name: cpu_seconds(child.pid) for name, child in sides.items()}
     deadline = time.monotonic() + seconds
     while time.monotonic() < deadline:
         for name, child in sides.items():
-            await crowd(child.url, visitors, data)
+            _, visits = await crowd(child.url, visitors, data)
             generations[name] += visitors
+            failed[name] += [v.error for v in visits if v.error]  # a refused visit costs little: say so
     cpu = {name: cpu_seconds(child.pid) - cpu_before[name] for name, child in sides.items()}
-    result: dict[str, Any] = {"generations": generations, "cpu_s": cpu, "samples": {}}
+    result: dict[str, Any] = {"generations": generations, "cpu_s": cpu, "samples": {}, "failed": failed}
     for process in spies.values():  # py-spy writes its samples when interrupted
         process.send_signal(signal.SIGINT)
     for name, process in spies.items():
@@ -146,6 +156,9 @@ def report(result: dict[str, Any], cpu_row: dict[str, Any] | None = None) -> str
                  f"{extra_total * 1000:+6.1f}ms")  # fmt: skip
     lines.append(f"(samples: anchor {sum(result['samples'].get('anchor', {}).values())}, "
                  f"app {sum(result['samples'].get('app', {}).values())}; generations {result['generations']})")  # fmt: skip
+    for name, errors in result.get("failed", {}).items():
+        if errors:
+            lines.append(f"WARNING: {len(errors)} {name} visits failed, the profile is not of generations: {errors[0]}")
     return "\n".join(lines)
 
 

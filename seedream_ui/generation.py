@@ -205,6 +205,8 @@ async def build_request(form: GenerationForm) -> tuple[GenerateRequest, list[str
     every visitor's page meanwhile.
     """
     request, files, urls = check_form(form)
+    if not files and not urls:  # most generations: nothing to read, so no hop to a worker thread and back
+        return request.validated(), []
     prepared = await prepare_references_async([*files, *urls])
     return await asyncio.to_thread(_with_references, request, prepared)
 

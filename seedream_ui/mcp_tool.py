@@ -24,6 +24,7 @@ from seedream_ui import generation as gen
 from seedream_ui.backend import Backend
 from seedream_ui.config import Settings
 from seedream_ui.errors import SeedreamError, ValidationError
+from seedream_ui.quotas.limits import to_micros, usd
 from seedream_ui.request import MAX_REFERENCES, MAX_TOTAL_IMAGES
 from seedream_ui.sizes import MAX_PIXELS, MAX_RATIO, MIN_PIXELS, MIN_RATIO
 from seedream_ui.ui_limits import visit_for
@@ -40,15 +41,19 @@ _IMAGE_TYPES = {".png": "image/png", ".jpg": "image/jpeg", ".jpeg": "image/jpeg"
 # Gradio warns at launch that /generate has gr.State inputs; that tool is removed below, so the warning is moot.
 warnings.filterwarnings("ignore", message="This MCP server includes a tool that has a gr.State input")
 
-DESCRIPTION = (
-    "Generate or edit images with ByteDance Seedream 4.5 from a text prompt, optionally guided by up to "
-    f"{MAX_REFERENCES} reference images (to edit a photo, combine several, or keep a character or style). "
-    "Each image takes about 20-60 s (a sequence of several images, or 4K, takes longer) and costs about "
-    "$0.04 on the server's account unless you send your own key in the "
-    f"{KEY_HEADER} HTTP header. Returns each image (as image content and as a URL on this server, valid for "
-    "a few hours) and a status line with the image sizes and any warnings. Invalid input is refused with "
-    "a message saying what to fix, before anything is sent or billed."
-)
+
+def description(price_per_image: float) -> str:
+    """What the agent reads about the tool; the price is the operator's (SEEDREAM_PRICE_PER_IMAGE), as the page's."""
+    return (
+        "Generate or edit images with ByteDance Seedream 4.5 from a text prompt, optionally guided by up to "
+        f"{MAX_REFERENCES} reference images (to edit a photo, combine several, or keep a character or style). "
+        "Each image takes about 20-60 s (a sequence of several images, or 4K, takes longer) and costs about "
+        f"{usd(to_micros(price_per_image))} on the server's account unless you send your own key in the "
+        f"{KEY_HEADER} HTTP header. Returns each image (as image content and as a URL on this server, valid for "
+        "a few hours) and a status line with the image sizes and any warnings. Invalid input is refused with "
+        "a message saying what to fix, before anything is sent or billed."
+    )
+
 
 PARAMETERS: dict[str, dict[str, Any]] = {
     "prompt": {
@@ -150,8 +155,9 @@ def tool_content(done: gen.Generation, file_url: Any) -> list[Any]:
     return content
 
 
-def install(demo: Any, backend: Backend) -> bool:
-    """Offer only `generate_image` on the demo's Gradio MCP server (which exists once the app is created).
+def install(demo: Any, backend: Backend, text: str) -> bool:
+    """Offer only `generate_image`, described by `text`, on the demo's Gradio MCP server (which exists once the
+    app is created).
 
     False if Gradio has no MCP server for it (it printed why, e.g. the `mcp` package is missing)."""
     from gradio import processing_utils, route_utils
@@ -163,7 +169,7 @@ def install(demo: Any, backend: Backend) -> bool:
     # Gradio's own tools (the page's /generate) are neither listed, nor callable, nor in /gradio_api/mcp/schema.
     gradio_mcp.tool_to_endpoint.clear()
     server = gradio_mcp.mcp_server
-    tool = types.Tool(name=TOOL_NAME, description=DESCRIPTION, inputSchema=input_schema())
+    tool = types.Tool(name=TOOL_NAME, description=text, inputSchema=input_schema())
     # Calls outside Gradio's queue, so they get their own cap, the same as the page's.
     slots = asyncio.Semaphore(backend.settings.concurrency)
 
@@ -226,16 +232,17 @@ class ToolError(Exception):
     """Raised in a tool call: the MCP SDK answers it as a tool error (isError) with this message."""
 
 
-def schema() -> list[dict[str, Any]]:
+def schema(text: str) -> list[dict[str, Any]]:
     """The tools as Gradio's /gradio_api/mcp/schema lists them (read by the page's "Use via API" MCP tab)."""
     meta = {"file_data_present": False, "mcp_type": "tool", "endpoint_name": None, "headers": [KEY_HEADER.lower()]}
-    return [{"name": TOOL_NAME, "description": DESCRIPTION, "inputSchema": input_schema(), "meta": meta}]
+    return [{"name": TOOL_NAME, "description": text, "inputSchema": input_schema(), "meta": meta}]
 
 
 def launch_options(settings: Settings, backend: Backend) -> dict[str, Any]:
     """What `launch()` needs for the MCP tool: merge into its keyword arguments (app_kwargs carries a lifespan)."""
     if not settings.mcp:
         return {"mcp_server": False}
+    text = description(settings.price_per_image)
 
     @asynccontextmanager
     async def lifespan(app: Any) -> AsyncIterator[None]:
@@ -243,9 +250,10 @@ def launch_options(settings: Settings, backend: Backend) -> dict[str, Any]:
         from starlette.responses import JSONResponse
         from starlette.routing import Route
 
-        if install(app.get_blocks(), backend):
+        if install(app.get_blocks(), backend, text):
             # Ahead of Gradio's own /schema (mounted with the MCP route), which would list Gradio's derived tools.
-            app.router.routes.insert(0, Route("/gradio_api/mcp/schema", lambda _request: JSONResponse(schema())))
+            listed = schema(text)
+            app.router.routes.insert(0, Route("/gradio_api/mcp/schema", lambda _request: JSONResponse(listed)))
         yield
 
     return {"mcp_server": True, "app_kwargs": {"lifespan": lifespan}}

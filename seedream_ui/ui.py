@@ -10,7 +10,10 @@ from typing import Any
 import gradio as gr
 
 from seedream_ui import generation as gen
-from seedream_ui import ui_tray  # the reference tray (issue 12)
+from seedream_ui import (
+    gradio_costs,
+    ui_tray,  # the reference tray (issue 12)
+)
 from seedream_ui.backend import PURGE_INTERVAL_S, Backend, create_backend
 from seedream_ui.config import Settings, load_settings
 from seedream_ui.errors import (
@@ -88,6 +91,7 @@ def build_demo(
     """The page; with `shares` (serve() opens it in SEEDREAM_DATA_DIR) the Share button and ?recipe= links work."""
     settings = settings or load_settings()
     backend = backend or create_backend(settings)
+    gradio_costs.install()  # issue 9: what Gradio would redo for every session
     page = Page()
     # Gradio's own cache (uploads, and files it copies) ages out with our results.
     with gr.Blocks(title="Seedream 4.5", delete_cache=(int(PURGE_INTERVAL_S) * 60, RESULT_MAX_AGE_S)) as demo:
@@ -212,7 +216,10 @@ def _wire_generate(page: Page, backend: Backend, settings: Settings) -> None:
         await backend.purge_old_results()
         for warning in done.warnings:
             gr.Warning(warning)
-        return _shown(page, done) | {page.history: gen.add_to_history(history or [], done), page.selected: None} | spent
+        # The zip button is not touched here (None): the page's own step below shows it. A component returned
+        # from /generate makes Gradio rebuild it and its session config on every call (issue 9).
+        shown = _results(page, done) | {page.download_all: None}
+        return shown | {page.history: gen.add_to_history(history or [], done), page.selected: None} | spent
 
     event = gr.on(
         [page.run.click],  # and Ctrl/Cmd+Enter in the prompt (assets/iterate.js clicks Generate)
@@ -232,8 +239,12 @@ def _wire_generate(page: Page, backend: Backend, settings: Settings) -> None:
         scroll_to_output=True,
     )  # fmt: skip
     # The history gallery is filled by a separate step, not by /generate: otherwise every API call would
-    # download the whole history again (up to 20 generations) along with its own results.
-    event.success(_history_items, page.history, page.history_gallery, **FAST)
+    # download the whole history again (up to 20 generations) along with its own results. The same page-only
+    # step shows the zip button.
+    def after(history: list[gen.Generation]) -> dict[Any, Any]:
+        return {page.history_gallery: _history_items(history), page.download_all: gr.DownloadButton(visible=True)}
+
+    event.success(after, page.history, [page.history_gallery, page.download_all], **FAST)
     page.stop.click(None, cancels=[event], api_visibility="private")
     wire_iterate(page, event)  # the wait line, Stop's status, the status after a failure
     wire_limits(page, backend.gate, event)
@@ -306,13 +317,17 @@ def _max_images_slider(reference_count: int, sequential: str, current: float | N
     return gr.Slider(minimum=0, maximum=1, value=1, interactive=False, visible=sequential == "auto")
 
 
-def _shown(page: Page, done: gen.Generation) -> dict[Any, Any]:
+def _results(page: Page, done: gen.Generation) -> dict[Any, Any]:
     return {
         page.results: result_captions(done.files),  # "1 of 3 · name" for a sequence
-        page.download_all: gr.DownloadButton(visible=True),
         page.status: done.status,
         page.shown: done,
     }
+
+
+def _shown(page: Page, done: gen.Generation) -> dict[Any, Any]:
+    """A generation shown again (a history click): its results, and the zip button."""
+    return _results(page, done) | {page.download_all: gr.DownloadButton(visible=True)}
 
 
 def _history_items(history: list[gen.Generation]) -> list[tuple[str, str]]:

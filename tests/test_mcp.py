@@ -26,12 +26,15 @@ from tests.images import data_uri
 from tests.support import SMALL, RunningApp, app_process, running_app
 
 SERVER_KEY = "server-key-mcp-5d2a"
+PRICE = 0.05  # not the default, so the tool's description is seen to quote the configured price
 
 
 @pytest.fixture(scope="module")
 def app(stub_server: StubServer) -> Iterator[RunningApp]:
-    """The demo with a server key, pointed at the session's stand-in (one launch for the module)."""
-    settings = Settings(api_key=SERVER_KEY, api_url=stub_server.url, max_retries=0, read_timeout=30)
+    """The demo with a server key and its own price, pointed at the session's stand-in (one launch for the module)."""
+    settings = Settings(
+        api_key=SERVER_KEY, api_url=stub_server.url, max_retries=0, read_timeout=30, price_per_image=PRICE
+    )
     with running_app(settings) as running:
         yield running
 
@@ -75,7 +78,8 @@ async def test_the_only_tool_is_generate_image_with_every_parameter_described(ap
     (tool,) = await list_tools(app.url)
 
     assert tool.name == "generate_image"
-    assert "Seedream 4.5" in tool.description and "$0.04" in tool.description and KEY_HEADER in tool.description
+    assert "Seedream 4.5" in tool.description and KEY_HEADER in tool.description
+    assert "costs about $0.05 on the server's account" in tool.description  # the configured price
     properties = tool.inputSchema["properties"]
     assert list(properties) == [
         "prompt", "size", "reference_images", "watermark", "sequential_image_generation", "max_images"
@@ -88,6 +92,7 @@ async def test_the_only_tool_is_generate_image_with_every_parameter_described(ap
 def test_the_api_pages_mcp_tab_lists_the_same_tool(app: RunningApp) -> None:
     (listed,) = httpx.get(app.url + "gradio_api/mcp/schema", timeout=10).json()
     assert listed["name"] == "generate_image" and listed["meta"]["headers"] == [KEY_HEADER.lower()]
+    assert "costs about $0.05 on the server's account" in listed["description"]
     assert listed["inputSchema"]["required"] == ["prompt"] and "size" in listed["inputSchema"]["properties"]
 
 
