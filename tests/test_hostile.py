@@ -190,6 +190,14 @@ def test_monitoring_is_off_and_its_key_never_logged(app: AppProcess) -> None:
     assert "monitoring/" not in app.log()  # Gradio printed the dashboard's secret URL for anyone who asked
 
 
+def test_routes_of_gradio_features_the_demo_does_not_use_are_closed(app: AppProcess) -> None:
+    # deep_link would write the session's components to disk on every call; dev/reload would stream forever.
+    for route in ("deep_link?session_hash=anyone", "dev/reload"):
+        answer = httpx.get(app.url + API + route, timeout=30)
+        assert answer.status_code == 404, route
+        assert answer.json() == {"detail": "Not found."}
+
+
 class Listener:
     """A local HTTP server that records every request it gets (it must get none)."""
 

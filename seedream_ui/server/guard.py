@@ -6,7 +6,10 @@ One ASGI middleware (Gradio has no knob for any of these):
 - request bodies are capped on every route (JSON small, uploads per the visitor's remaining quota);
 - uploads are counted per client address (rate and disk quota, see uploads.py);
 - a file whose `path` is a URL would make Gradio download it server-side: refused (the server never fetches);
-- Gradio's "Queue is full" becomes a sentence a visitor understands.
+- Gradio's "Queue is full" becomes a sentence a visitor understands;
+- routes of Gradio features this demo does not use are closed: `/gradio_api/deep_link` writes a session's
+  components to disk on every call (a visitor could fill it), `/gradio_api/dev/reload` holds a connection open
+  forever outside `gradio app.py`'s reload mode.
 Every refusal is one log line and a JSON `{"detail": ...}` answer, never a traceback.
 """
 
@@ -43,6 +46,7 @@ _RUN = re.compile(r"/gradio_api/(?:run|api)/([^/]+)/?$")
 _JOIN = re.compile(r"/gradio_api/(?:queue/join|call/(?:v2/)?[^/]+)/?$")
 _UPLOAD = re.compile(r"/gradio_api/upload/?$")
 _MCP = re.compile(r"/gradio_api/mcp(?:/|$)")
+_UNUSED = re.compile(r"/gradio_api/(?:deep_link|dev/reload)/?$")
 
 
 class BodyTooLarge(Exception):
@@ -94,6 +98,9 @@ class Guard:
                 f'Client.predict(..., api_name="/{name}").'
             )
             await self._refuse(scope, send, client, Refusal(403, message))
+            return
+        if _UNUSED.search(path):
+            await self._refuse(scope, send, client, Refusal(404, "Not found."))
             return
         if _UPLOAD.search(path):
             await self._upload(scope, receive, send, client)
