@@ -29,7 +29,6 @@ from tests.test_browser import (  # noqa: F401 - the fixtures are used by name
 pytestmark = pytest.mark.browser
 
 SHOTS = ARTIFACTS / "compare"
-expect.set_options(timeout=20_000)  # a shared 2-core machine: the page can take more than 5 s to render
 
 # The slider's two pictures once both are loaded and distinct: [left src, right src], else null.
 _SLIDER_SOURCES = """() => {

@@ -24,12 +24,11 @@ from seedream_ui.shares.page import GONE_TITLE
 from seedream_ui.stub_api import StubServer
 from seedream_ui.ui_history import SECRET_FILE
 from tests.history_support import browser_state_secret, saved_entries, stored_value
-from tests.support import ARTIFACTS, BROWSER_TIMEOUT_MS, RunningApp, app_process, free_port, open_page, running_app
+from tests.support import ARTIFACTS, RunningApp, app_process, free_port, open_page, running_app
 from tests.test_browser import PHONE, SMALL_PRESET, generate, open_accordion, pick_size, type_prompt, upload
 from tests.test_share_browser import CLOSED_PORT_API, fresh, sha, share
 
 pytestmark = pytest.mark.browser
-expect.set_options(timeout=BROWSER_TIMEOUT_MS)  # a shared 2-core machine: the page can take more than 5 s to render
 
 SHOTS = ARTIFACTS / "history"
 FIRST = "first: a snowy birch forest at dawn"

@@ -36,7 +36,6 @@ from tests.test_browser import (  # noqa: F401 - the fixtures are used by name
 pytestmark = pytest.mark.browser
 
 SHOTS = ARTIFACTS / "tray"
-expect.set_options(timeout=20_000)  # a shared 2-core machine: the page can take more than 5 s to render
 
 
 @pytest.fixture(scope="module")
