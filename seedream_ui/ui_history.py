@@ -85,14 +85,14 @@ def browser_secret(data_dir: Path) -> str:
 def wire_history(page: Page, store: ShareStore | None, backend: Backend, demo: gr.Blocks) -> None:
     form_outputs = form_controls(page)
 
-    async def on_pick(history: list[gen.Generation], evt: gr.SelectData) -> dict[Any, Any]:
+    async def on_history_entry(history: list[gen.Generation], evt: gr.SelectData) -> dict[Any, Any]:
         """Clicking an entry restores its recipe too (ui.py shows its results)."""
         index = evt.index if isinstance(evt.index, int) and 0 <= evt.index < len(history) else None
         if index is None or history[index].recipe is None:
             return {component: gr.skip() for component in form_outputs}
         return await filled_form(page, _form_of(history[index]), backend)
 
-    page.history_gallery.select(on_pick, page.history, form_outputs, **QUIET)
+    page.history_gallery.select(on_history_entry, page.history, form_outputs, **QUIET)
     if store is None or not store.enabled:
         return  # sharing off: no store to keep entries in, so the history lasts as long as the tab
     page.saved_history.secret = browser_secret(store.root.parent)  # read when the page's config is built
