@@ -193,9 +193,9 @@ def test_a_fault_that_clears_within_the_retries_gives_the_images_after_exactly_o
     client: Client, stub: StubServer, log_mark: int, faults: list[str], answered: list[int]
 ) -> None:
     stub.queue_faults(faults)
-    results, zip_file, status = generate(client)
+    results, _, status = generate(client)
     assert status.startswith("✓ 1 image · 1920x1920")
-    assert len(results) == 1 and zip_file["visible"]
+    assert len(results) == 1
     assert statuses(stub) == answered
     assert_success_sent_once(stub)
     marker = read_marker(image_bytes(results[0]))
@@ -206,12 +206,11 @@ def test_a_partial_failure_shows_the_good_images_and_says_how_many_failed(
     client: Client, stub: StubServer, log_mark: int
 ) -> None:
     stub.queue_faults(["partial-url-404"])
-    results, zip_file, status = generate(client, sequential_image_generation="auto", max_images=3)
+    results, _, status = generate(client, sequential_image_generation="auto", max_images=3)
     assert len(results) == 2
     assert [read_marker(image_bytes(item))["index"] for item in results] == [2, 3]  # type: ignore[index]
     assert status.startswith("✓ 2 images")
     assert "1 of 3 images could not be downloaded from Seedream: Image 1 of 3: the result URL answered 404." in status
-    assert zip_file["visible"]
     assert statuses(stub) == [200]  # the paid POST is not repeated for a missing download
     assert stub.image_fetches() == 3  # each URL fetched once: a 404 is not worth retrying
 
