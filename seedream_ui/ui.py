@@ -276,7 +276,7 @@ def _wire_results(page: Page) -> None:
     def on_history(history: list[gen.Generation], evt: gr.SelectData) -> dict[Any, Any]:
         index = _index(evt.index, len(history))
         if index is None:  # a stale click (the history changed meanwhile) or a forged event: nothing to show
-            return {}
+            return gr.skip()  # not {}: Gradio 6.31 takes an empty dict for one value, not "no update"
         return _shown(page, history[index]) | {page.selected: None}
 
     page.history_gallery.select(

@@ -67,7 +67,7 @@ def wire_compare(page: Any, backend: Backend) -> None:
         found = listed(shown, history)
         pair = compare.pair_after_select(left, evt.index, shown, history, found)
         if pair is None:  # a stale or forged click: the slider stays as it was
-            return {}
+            return gr.skip()  # not {}: Gradio 6.31 takes an empty dict for one value, not "no update"
         return {
             controls.left: gr.Dropdown(value=pair[0]),
             controls.right: gr.Dropdown(value=pair[1]),

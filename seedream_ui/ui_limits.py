@@ -149,17 +149,17 @@ def wire_limits(page: Any, gate: QuotaGate | None, event: Any) -> None:
         """An update only when the pause starts or ends: re-sending the box's props after every rejected key
         raced with the visitor typing the next one (a props update arriving after a fill could lose it)."""
         if gate is None:
-            return {}
+            return gr.skip()  # not {}: Gradio 6.31 takes an empty dict for one value, not "no update"
         try:
             until = await gate.key_paused_until(await gate.visitor(request))
         except QuotaUnavailableError:
-            return {}
+            return gr.skip()
         if until is None:
             if not shown:
-                return {}
+                return gr.skip()
             return {page.api_key: gr.Textbox(interactive=True, placeholder=placeholder, info=info), paused_shown: False}
         if shown:
-            return {}
+            return gr.skip()
         # Emptied too: the next click then uses the demo's key, which still works for this visitor.
         paused = gr.Textbox(
             value="", interactive=False, placeholder=f"Paused until {until:%H:%M} UTC",

@@ -167,4 +167,4 @@ def test_the_pages_handlers_show_a_pair_only_for_keys_on_offer(tmp_path: Path) -
     assert on_pick("result|1", "result|2", None, []) == gr.skip()  # the session has no generation (a new tab)
     for index in (2, -1, "0", None, [0]):
         event = gr.SelectData(None, {"index": index, "value": None, "selected": True})
-        assert on_result_click("result|1", shown, [shown], event) == {}
+        assert on_result_click("result|1", shown, [shown], event) == gr.skip()

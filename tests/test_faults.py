@@ -69,11 +69,13 @@ def stub(api: StubServer) -> StubServer:
 
 @pytest.fixture
 def log_mark(app: AppProcess) -> Iterator[int]:
-    """Fails the test if the app logged a stack trace while it ran: every fault here is an expected one."""
+    """Fails the test if any handler failed while it ran (the app condenses a trace to one `error:` line), or
+    logged a stack trace: every fault here is an expected one, answered with a message."""
     start = len(app.log())
     yield start
     new = app.log()[start:]
     assert "Traceback" not in new, new
+    assert "\nerror: " not in "\n" + new, new
     assert KEY not in new
 
 
