@@ -19,8 +19,9 @@ from seedream_ui.shares.recipe import (
     parse_recipe,
     recipe_from_request,
 )
+from seedream_ui.shares.retention import purge_periodically
 from seedream_ui.shares.routes import delete_url, root_url, share_router, share_url
-from seedream_ui.shares.store import ShareStore, purge_periodically
+from seedream_ui.shares.store import ShareStore
 
 __all__ = [
     "RECIPE_VERSION",

@@ -5,9 +5,10 @@ to the share id, so an id never reaches the file system), `tmp/` (zips being dow
 disk: call the `a…` wrappers from async code, which run them in a worker thread.
 
 Each publish is one `BEGIN IMMEDIATE` transaction that evicts what it must (expired shares, then the
-visitor's oldest, then everyone's oldest) and inserts the new row, so two processes publishing at once cannot
-both squeeze under a limit. Files are written before the row and removed after it, so the index never points
-at a half-written share; folders without a row (a crash between the two) are swept by purge().
+visitor's oldest, then everyone's oldest: see retention.py) and inserts the new row, so two processes
+publishing at once cannot both squeeze under a limit. Files are written before the row and removed after it,
+so the index never points at a half-written share; folders without a row (a crash between the two) are swept
+by purge().
 """
 
 from __future__ import annotations
@@ -25,7 +26,6 @@ from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any, TypeVar
 
-import anyio
 import anyio.to_thread
 
 from seedream_ui.config import Settings
@@ -41,6 +41,7 @@ from seedream_ui.shares.files import (
 )
 from seedream_ui.shares.models import MB, Published, Share, ShareLimits
 from seedream_ui.shares.recipe import Recipe, parse_recipe
+from seedream_ui.shares.retention import evict, sweep_leftovers, take_expired
 from seedream_ui.shares.schema import INSERT, create
 from seedream_ui.sqlite_db import Database
 
@@ -48,7 +49,6 @@ ID_BYTES = 16  # 128 random bits: token_urlsafe(16) is 22 characters
 SHARE_ID = re.compile(r"[A-Za-z0-9_-]{22}")
 DELETE_TOKEN = re.compile(r"[A-Za-z0-9_-]{32}")
 DAY = 86400.0
-STRAY_AGE_S = 3600.0  # a folder without a row, or a download's zip, older than this is a leftover
 
 
 T = TypeVar("T")
@@ -184,12 +184,10 @@ class ShareStore:
         """Remove expired shares and leftovers; returns how many shares went."""
         now = self.clock() if now is None else now
         with self._db.write() as db:
-            expired = _take(db, "SELECT id, folder FROM shares WHERE expires <= ?", (now,))
+            expired = take_expired(db, now)
             known = {folder for (folder,) in db.execute("SELECT folder FROM shares")}
         self._remove(expired)
-        for path in [*self._files.iterdir(), *self._tmp.iterdir()]:
-            if path.name not in known and _age(path, now) > STRAY_AGE_S:
-                shutil.rmtree(path, ignore_errors=True) if path.is_dir() else path.unlink(missing_ok=True)
+        sweep_leftovers([*self._files.iterdir(), *self._tmp.iterdir()], known, now)
         return len(expired)
 
     # ---- async wrappers: the same, in a worker thread (never on the event loop)
@@ -234,7 +232,7 @@ class ShareStore:
     ) -> list[str]:
         """Insert the row after evicting what must go; returns the evicted folders (removed after commit)."""
         with self._db.write() as db:
-            evicted = _take(db, "SELECT id, folder FROM shares WHERE expires <= ?", (now,))
+            evicted = take_expired(db, now)
             evicted += evict(db, size, self.limits.max_bytes_per_visitor, "private = 0 AND visitor = ?", (visitor,))
             evicted += evict(db, size, self.limits.max_bytes, "private = 0", ())
             db.execute(
@@ -253,26 +251,6 @@ def _index_error(phase: str, exc: sqlite3.Error) -> ShareStoreError:
     return ShareStoreError(f"Sharing is unavailable: its index failed ({exc}).")
 
 
-def evict(db: sqlite3.Connection, incoming: int, limit: int, where: str, args: tuple[Any, ...]) -> list[str]:
-    """Delete the oldest rows (within `where`) until `incoming` more bytes fit under `limit`."""
-    (used,) = db.execute(f"SELECT COALESCE(SUM(bytes), 0) FROM shares WHERE {where}", args).fetchone()
-    evicted: list[str] = []
-    query = f"SELECT id, folder, bytes FROM shares WHERE {where} ORDER BY created"
-    for share_id, folder, size in db.execute(query, args).fetchall():
-        if used + incoming <= limit:
-            break
-        evicted.append(folder)
-        used -= size
-        db.execute("DELETE FROM shares WHERE id = ?", (share_id,))
-    return evicted
-
-
-def _take(db: sqlite3.Connection, query: str, args: tuple[Any, ...]) -> list[str]:
-    rows = db.execute(query, args).fetchall()
-    db.executemany("DELETE FROM shares WHERE id = ?", [(share_id,) for share_id, _ in rows])
-    return [folder for _, folder in rows]
-
-
 def _share(row: tuple[Any, ...], files: Path) -> Share:
     share_id, folder, created, expires, recipe, images, thumbs = row
     return Share(
@@ -288,26 +266,6 @@ def _share(row: tuple[Any, ...], files: Path) -> Share:
 
 def _hash(token: str) -> str:
     return hashlib.sha256(token.encode("ascii")).hexdigest()
-
-
-def _age(path: Path, now: float) -> float:
-    try:
-        return now - path.stat().st_mtime
-    except OSError:
-        return 0.0
-
-
-async def purge_periodically(store: ShareStore, every_s: float = 3600.0) -> None:
-    """Purge now and then every `every_s` seconds, until cancelled: start it in the server's lifespan.
-
-    Expired shares are refused at once anyway; this is what removes their files when nobody publishes.
-    """
-    while True:
-        try:
-            await store.apurge()
-        except ShareStoreError:
-            pass  # the disk or index is failing; the pages say so, and the next round tries again
-        await anyio.sleep(every_s)
 
 
 async def _in_thread(work: Callable[[], T]) -> T:
