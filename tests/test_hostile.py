@@ -24,6 +24,7 @@ from PIL import Image
 
 from seedream_ui.stub_api import StubServer
 from tests.support import ARTIFACTS, AppProcess, app_process, generate_inputs
+from tests.waiting import wait_for
 
 API = "gradio_api/"
 JSON_CAP = 1024 * 1024
@@ -78,14 +79,6 @@ def upload(app: AppProcess, files: list[tuple[str, bytes]], visitor: str = "127.
     )
 
 
-def wait_for(condition: Any, timeout: float = 60.0) -> None:
-    deadline = time.monotonic() + timeout
-    while not condition():
-        if time.monotonic() > deadline:
-            raise TimeoutError("condition not met in time")
-        time.sleep(0.05)
-
-
 def detail(response: httpx.Response) -> str:
     return str(response.json()["detail"])
 
@@ -128,7 +121,7 @@ def test_direct_runs_of_generate_are_refused_naming_the_queue(app: AppProcess, s
 def test_a_full_queue_says_the_demo_is_busy(app: AppProcess, stub: StubServer) -> None:
     stub.queue_faults(["hang", "hang"])  # each held until the app's 3 s read timeout
     running = call_generate(app)
-    wait_for(lambda: len(stub.requests()) == 1)
+    wait_for(lambda: len(stub.requests()) == 1, timeout=60)
     waiting = call_generate(app)  # the one place in the queue (SEEDREAM_QUEUE_MAX=1)
     refused = call_generate(app)
 
@@ -256,7 +249,14 @@ def test_a_file_record_naming_a_url_is_never_fetched(tmp_path: Path, stub: StubS
 
 
 def test_bad_requests_cost_one_log_line_each_and_no_traceback(app: AppProcess) -> None:
-    before = app.log().count("\n")
+    earlier = app.log()
+    before = earlier.count("\n")
+
+    def generate_reported() -> bool:
+        # Gradio's message for the wrong input count, whole or as a traceback's last line: the queue's worker
+        # writes it after the visitor's stream has ended, so the answers alone do not say the log is complete.
+        return "An event handler (generate) didn't receive enough input values" in app.log()[len(earlier):]
+
     bad = [
         httpx.post(app.url + API + "call/generate", json={"data": [1, 2]}, timeout=30),
         httpx.post(app.url + API + "queue/join", json={"data": [], "fn_index": 999, "session_hash": "b"},
@@ -267,7 +267,7 @@ def test_bad_requests_cost_one_log_line_each_and_no_traceback(app: AppProcess) -
     for answer in bad:
         if answer.status_code == 200 and "event_id" in answer.text:
             httpx.get(f"{app.url}{API}call/generate/{answer.json()['event_id']}", timeout=60)
-    time.sleep(0.5)  # the queue's worker logs after the stream has ended
+    wait_for(generate_reported)
     log = app.log()
 
     assert "Traceback" not in log
@@ -292,7 +292,7 @@ def test_stopping_with_generations_in_flight_is_quick_and_leaves_no_files(tmp_pa
             event = call_generate(running, image=reference).json()["event_id"]
             streams.append(threading.Thread(target=read_until_gone, args=(running, event), daemon=True))
             streams[-1].start()
-        wait_for(lambda: len(stub.requests()) == 2)
+        wait_for(lambda: len(stub.requests()) == 2, timeout=60)
         assert Path(path).exists()  # the upload is there while they run
 
         started = time.monotonic()
