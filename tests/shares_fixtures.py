@@ -1,4 +1,5 @@
-"""Fixtures of the tests/test_shares*.py modules: `pytest_plugins = ["tests.shares_fixtures"]`."""
+"""Fixtures of the tests/test_shares*.py modules and of the share and history browser tests:
+`pytest_plugins = ["tests.shares_fixtures"]`."""
 
 from __future__ import annotations
 
@@ -6,6 +7,7 @@ from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
+from PIL import Image
 
 from seedream_ui.shares import ShareLimits, ShareStore
 from tests.shares_support import FakeClock
@@ -21,3 +23,17 @@ def store(tmp_path: Path, clock: FakeClock) -> Iterator[ShareStore]:
     shares = ShareStore(tmp_path / "data", ShareLimits(), clock=clock)
     yield shares
     shares.close()
+
+
+@pytest.fixture(scope="module")
+def data(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    """SEEDREAM_DATA_DIR of a browser module's app (its shares and history), which its tests look into."""
+    return tmp_path_factory.mktemp("data")
+
+
+@pytest.fixture(scope="module")
+def reference(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    """A small PNG for the page's upload box, named as a visitor's file would be."""
+    path = tmp_path_factory.mktemp("refs") / "teapot.png"
+    Image.new("RGB", (64, 48), (30, 120, 200)).save(path, "PNG")
+    return path

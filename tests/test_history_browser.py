@@ -16,7 +16,6 @@ from pathlib import Path
 
 import httpx
 import pytest
-from PIL import Image
 from playwright.sync_api import Browser, BrowserContext, Page, expect
 
 from seedream_ui.config import Settings
@@ -29,6 +28,7 @@ from tests.test_browser import PHONE, SMALL_PRESET, generate, open_accordion, pi
 from tests.test_share_browser import CLOSED_PORT_API, fresh, sha, share
 
 pytestmark = pytest.mark.browser
+pytest_plugins = ["tests.shares_fixtures"]  # data, reference
 
 SHOTS = ARTIFACTS / "history"
 FIRST = "first: a snowy birch forest at dawn"
@@ -37,23 +37,11 @@ TYPED_KEY = "sk-typed-by-the-visitor-0123456789"
 
 
 @pytest.fixture(scope="module")
-def data(tmp_path_factory: pytest.TempPathFactory) -> Path:
-    return tmp_path_factory.mktemp("data")
-
-
-@pytest.fixture(scope="module")
 def app(data: Path, stub_server: StubServer) -> Iterator[RunningApp]:
     # No server key (offline preview): without a key the in-process stand-in answers; a key typed in the page
     # goes to the session's stand-in (the "real" API here), so that a visitor's key can be used and looked for.
     with running_app(Settings(data_dir=str(data), api_url=stub_server.url, max_retries=0)) as running:
         yield running
-
-
-@pytest.fixture(scope="module")
-def reference(tmp_path_factory: pytest.TempPathFactory) -> Path:
-    path = tmp_path_factory.mktemp("refs") / "teapot.png"
-    Image.new("RGB", (64, 48), (200, 120, 30)).save(path, "PNG")
-    return path
 
 
 def shot(page: Page, name: str) -> None:

@@ -16,7 +16,6 @@ from pathlib import Path
 
 import httpx
 import pytest
-from PIL import Image
 from playwright.sync_api import Browser, BrowserContext, Page, expect
 
 from seedream_ui.config import Settings
@@ -25,6 +24,7 @@ from tests.support import ARTIFACTS, BROWSER_TIMEOUT_MS, DESKTOP, RunningApp, ap
 from tests.test_browser import PHONE, SMALL_PRESET, generate, open_accordion, pick_size, type_prompt, upload
 
 pytestmark = pytest.mark.browser
+pytest_plugins = ["tests.shares_fixtures"]  # data, reference
 
 SHOTS = ARTIFACTS / "share"
 CLOSED_PORT_API = "http://127.0.0.1:9/v3/seedream-4.5"  # nothing here can reach the internet
@@ -32,21 +32,9 @@ PROMPT = "a paper boat on a puddle, watercolour"
 
 
 @pytest.fixture(scope="module")
-def data(tmp_path_factory: pytest.TempPathFactory) -> Path:
-    return tmp_path_factory.mktemp("data")
-
-
-@pytest.fixture(scope="module")
 def app(data: Path) -> Iterator[RunningApp]:
     with running_app(Settings(data_dir=str(data), api_url=CLOSED_PORT_API, max_retries=0)) as running:
         yield running
-
-
-@pytest.fixture(scope="module")
-def reference(tmp_path_factory: pytest.TempPathFactory) -> Path:
-    path = tmp_path_factory.mktemp("refs") / "teapot.png"
-    Image.new("RGB", (64, 48), (30, 120, 200)).save(path, "PNG")
-    return path
 
 
 def fresh(browser: Browser, viewport: dict[str, int] = DESKTOP) -> BrowserContext:
