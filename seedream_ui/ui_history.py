@@ -68,10 +68,11 @@ def build_history(page: Page) -> None:
 
 def build_forget(page: Page) -> None:
     """Says what it does before the click, and what it did after: there is no undo."""
-    with gr.Row(equal_height=True, elem_id="forget-row"):
+    # The note under the button, not beside it: at phone width a row would squeeze it into a narrow column.
+    with gr.Row(elem_id="forget-row"):
         page.forget = gr.Button("Forget my history", variant="secondary", size="sm", scale=0, min_width=170,
                                 elem_id="forget-history")  # fmt: skip
-        page.forget_note = gr.Markdown(FORGET_HINT, elem_id="forget-note", elem_classes="hint")
+    page.forget_note = gr.Markdown(FORGET_HINT, elem_id="forget-note", elem_classes="hint")
 
 
 def head() -> str:
