@@ -10,6 +10,7 @@ from __future__ import annotations
 import hashlib
 import os
 import re
+import time
 from collections.abc import Iterable, Mapping, Sequence
 from datetime import datetime
 from pathlib import Path
@@ -98,6 +99,29 @@ def forgot_message(count: int, on_server: bool) -> str:
     if not on_server:
         return f"Forgot {count} generation{plural} from this tab."
     return f"Forgot {count} generation{plural} from this browser and the server; links you shared still work."
+
+
+class ForgetMarks:
+    """When each session last forgot its history, so that keeping a generation that was under way meanwhile
+    does not bring it back (the two steps are separate events and may overlap). Marks older than `keep_s` go."""
+
+    def __init__(self, keep_s: float = 600.0, clock: Any = time.monotonic) -> None:
+        self._at: dict[str, float] = {}
+        self.keep_s, self.clock = keep_s, clock
+
+    def now(self) -> float:
+        return float(self.clock())
+
+    def mark(self, session: str | None) -> None:
+        if not session:
+            return  # without a session there is no keep of the same session to stop
+        now = self.now()
+        self._at = {s: at for s, at in self._at.items() if now - at < self.keep_s}
+        self._at[session] = now
+
+    def since(self, session: str | None, started: float) -> bool:
+        """Whether the session forgot its history after `started` (a `now()`)."""
+        return bool(session) and self._at.get(session or "", float("-inf")) >= started
 
 
 def _same_file(one: Path, other: Path) -> bool:

@@ -35,6 +35,7 @@ import gradio as gr
 from seedream_ui import generation as gen
 from seedream_ui.backend import Backend
 from seedream_ui.history_entries import (
+    ForgetMarks,
     entries,
     folders_in_use,
     forgot_message,
@@ -113,7 +114,8 @@ def wire_history(page: Page, store: ShareStore | None, backend: Backend, demo: g
 
     page.history_gallery.select(on_history_entry, page.history, form_outputs, **QUIET)
     history = History(store, HistoryLimits.from_settings(backend.settings)) if store and store.enabled else None
-    _wire_forget(page, history, backend.output_root)
+    forgets = ForgetMarks()
+    _wire_forget(page, history, backend.output_root, forgets)
     if store is None or history is None:
         return  # sharing off: no store to keep entries in, so the history lasts as long as the tab
     page.saved_history.secret = browser_secret(store.root.parent)  # read when the page's config is built
@@ -125,6 +127,7 @@ def wire_history(page: Page, store: ShareStore | None, backend: Backend, demo: g
         if not fresh:
             return gr.skip()
         visitor = await backend.gate.visitor(request) if backend.gate is not None else ""
+        started, added = forgets.now(), []
         for generation in fresh:
             assert generation.recipe is not None
             try:
@@ -133,6 +136,10 @@ def wire_history(page: Page, store: ShareStore | None, backend: Backend, demo: g
                 log.info("a history entry was not kept: %s", type(exc).__name__)
                 continue
             known[made(generation)] = {"id": entry_id, "made": made(generation), "caption": generation.caption}
+            added.append(entry_id)
+        if forgets.since(request.session_hash, started):  # "Forget my history" was clicked meanwhile
+            await history.aforget(added)
+            return gr.skip()
         # In the page's order; older entries this tab never restored stay after them.
         ordered = [known.pop(made(g)) for g in generations if made(g) in known]
         return (ordered + list(known.values()))[: gen.HISTORY_LIMIT]
@@ -167,15 +174,17 @@ def wire_history(page: Page, store: ShareStore | None, backend: Backend, demo: g
               [page.history, page.history_gallery, page.saved_history], **QUIET)  # fmt: skip
 
 
-def _wire_forget(page: Page, history: History | None, output_root: Path) -> None:
+def _wire_forget(page: Page, history: History | None, output_root: Path, forgets: ForgetMarks) -> None:
     outputs = [page.history, page.history_gallery, page.saved_history, page.forget_note]
 
-    async def on_forget(generations: Any, saved: Any, shown: Any, references: Any) -> dict[Any, Any]:
+    async def on_forget(generations: Any, saved: Any, shown: Any, references: Any, request: gr.Request
+                        ) -> dict[Any, Any]:  # fmt: skip
         """Empty the history here and in the browser, and delete its files from the server.
 
         The ids come from the browser: the store deletes only the private entries they name (as restoring reads
         only those), never a share. The results on screen and the form's references keep their files.
         """
+        forgets.mark(request.session_hash)
         tab = [g for g in generations if isinstance(g, gen.Generation)] if isinstance(generations, list) else []
         ids = [entry["id"] for entry in entries(saved)]
         count = forgotten_count(tab, saved)

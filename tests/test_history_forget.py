@@ -11,6 +11,7 @@ import pytest
 
 from seedream_ui import generation as gen
 from seedream_ui.history_entries import (
+    ForgetMarks,
     folders_in_use,
     forgot_message,
     forgotten_count,
@@ -124,3 +125,19 @@ def test_the_count_takes_each_generation_once_and_the_message_says_what_happened
     assert forgotten_count(tab, saved) == 3
     assert forgot_message(1, True) == "Forgot 1 generation from this browser and the server; links you shared still work."
     assert forgot_message(3, False) == "Forgot 3 generations from this tab."
+
+
+def test_a_keep_under_way_when_the_session_forgot_is_told_to_drop_its_entries() -> None:
+    now = [100.0]
+    marks = ForgetMarks(keep_s=60.0, clock=lambda: now[0])
+    started = marks.now()
+    now[0] += 1
+    marks.mark("tab-1")
+    assert marks.since("tab-1", started)  # forgotten after the keep began: it must not come back
+    assert not marks.since("tab-2", started)  # another session is not concerned
+    assert not marks.since("tab-1", marks.now() + 1)  # a generation after the forget is kept as usual
+    marks.mark(None)
+    assert not marks.since(None, started)  # no session, no mark
+    now[0] += 61
+    marks.mark("tab-2")
+    assert not marks.since("tab-1", started)  # old marks go
