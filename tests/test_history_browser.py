@@ -17,7 +17,7 @@ from pathlib import Path
 import httpx
 import pytest
 from PIL import Image
-from playwright.sync_api import Browser, BrowserContext, Page, expect
+from playwright.sync_api import Browser, BrowserContext, Locator, Page, expect
 
 from seedream_ui.config import Settings
 from seedream_ui.shares.page import GONE_TITLE
@@ -90,7 +90,7 @@ def make_two(page: Page, reference: Path, *, key: str = "") -> tuple[list[str], 
     return first, second
 
 
-def history_entries(page: Page, count: int) -> object:
+def history_entries(page: Page, count: int) -> Locator:
     if not page.locator("#history").is_visible():
         open_accordion(page, "History")
     entries = page.locator("#history .thumbnail-item")
