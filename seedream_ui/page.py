@@ -20,7 +20,7 @@ from seedream_ui import (
 from seedream_ui.backend import Backend
 from seedream_ui.request import MAX_REFERENCES, OPTIMIZE_MODES
 from seedream_ui.sizes import DEFAULT_SIZE, presets
-from seedream_ui.ui_history import build_history  # history that survives a reload (issue 11)
+from seedream_ui.ui_history import build_forget, build_history  # history that survives a reload (issue 11)
 from seedream_ui.ui_share import ShareControls, build_share
 
 log = logging.getLogger("seedream_ui.ui")
@@ -96,6 +96,8 @@ class Page:
     kept_refs: gr.State  # the uploads accepted so far, to restore when too many are added
     history: gr.State  # this browser session's generations, newest first
     saved_history: gr.BrowserState  # ... and what the browser keeps of them across reloads (ui_history.py)
+    forget: gr.Button  # "Forget my history" (ui_history.py) ...
+    forget_note: gr.Markdown  # ... what it does, then what it did
     selected: gr.State  # index of the result clicked in the gallery
     shown: gr.State  # the generation whose results are shown, for "Download all"
     wait: gr.HTML  # iterating (issue 12, page_iterate.py): the live wait line, ...
@@ -251,6 +253,7 @@ def _build_results(page: Page) -> None:
             interactive=False,
             elem_id="history",
         )
+        build_forget(page)
 
 def _examples() -> list[list[Any]]:
     refs = [str(ASSETS / "examples" / name) for name in ("teapot-sketch.png", "palette.png")]

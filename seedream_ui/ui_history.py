@@ -1,6 +1,7 @@
 """History that survives a reload and a restart (issue 11), and recipes dropped onto the page.
 
     build_history(page)                            # page.py: page.saved_history beside page.history
+    build_forget(page)                             # page.py, in the History accordion: "Forget my history"
     wire_history(page, store, backend, demo)       # ui.py; store None (sharing off): the history is per tab
     head()                                         # launch(head=...): the recipe drop handler
 
@@ -20,7 +21,6 @@ Gradio treats as empty), so the history would be gone.
 from __future__ import annotations
 
 import asyncio
-import hashlib
 import logging
 import os
 import secrets
@@ -34,7 +34,17 @@ import gradio as gr
 
 from seedream_ui import generation as gen
 from seedream_ui.backend import Backend
-from seedream_ui.history_entries import entries, made, parse_made
+from seedream_ui.history_entries import (
+    ForgetMarks,
+    entries,
+    folders_in_use,
+    forgot_message,
+    forgotten_count,
+    made,
+    parse_made,
+    restored_folder,
+    served_folders,
+)
 from seedream_ui.shares import History, HistoryLimits, Share, ShareError, ShareStore, UploadReference, editor_form
 from seedream_ui.shares.files import link_or_copy
 from seedream_ui.shares.recipe import Recipe
@@ -50,10 +60,20 @@ SECRET_FILE = "browser-state.secret"
 ASSETS = Path(__file__).resolve().parent.parent / "assets"
 # Queued (the store's disk work runs in a thread) and not part of the public API.
 QUIET: dict[str, Any] = {"show_progress": "hidden", "api_visibility": "private"}
+FORGET_HINT = "Removes these generations from this browser and the server. The results shown above stay."
 
 
 def build_history(page: Page) -> None:
     page.saved_history = gr.BrowserState([], storage_key=STORAGE_KEY)
+
+
+def build_forget(page: Page) -> None:
+    """Says what it does before the click, and what it did after: there is no undo."""
+    # The note under the button, not beside it: at phone width a row would squeeze it into a narrow column.
+    with gr.Row(elem_id="forget-row"):
+        page.forget = gr.Button("Forget my history", variant="secondary", size="sm", scale=0, min_width=170,
+                                elem_id="forget-history")  # fmt: skip
+    page.forget_note = gr.Markdown(FORGET_HINT, elem_id="forget-note", elem_classes="hint")
 
 
 def head() -> str:
@@ -93,10 +113,12 @@ def wire_history(page: Page, store: ShareStore | None, backend: Backend, demo: g
         return await filled_form(page, _form_of(history[index]), backend)
 
     page.history_gallery.select(on_history_entry, page.history, form_outputs, **QUIET)
-    if store is None or not store.enabled:
+    history = History(store, HistoryLimits.from_settings(backend.settings)) if store and store.enabled else None
+    forgets = ForgetMarks()
+    _wire_forget(page, history, backend.output_root, forgets)
+    if store is None or history is None:
         return  # sharing off: no store to keep entries in, so the history lasts as long as the tab
     page.saved_history.secret = browser_secret(store.root.parent)  # read when the page's config is built
-    history = History(store, HistoryLimits.from_settings(backend.settings))
 
     async def on_new(generations: list[gen.Generation], saved: Any, request: gr.Request) -> Any:
         """Keep the generations the browser does not have yet (the newest), in a worker thread."""
@@ -105,6 +127,7 @@ def wire_history(page: Page, store: ShareStore | None, backend: Backend, demo: g
         if not fresh:
             return gr.skip()
         visitor = await backend.gate.visitor(request) if backend.gate is not None else ""
+        started, added = forgets.now(), []
         for generation in fresh:
             assert generation.recipe is not None
             try:
@@ -113,6 +136,10 @@ def wire_history(page: Page, store: ShareStore | None, backend: Backend, demo: g
                 log.info("a history entry was not kept: %s", type(exc).__name__)
                 continue
             known[made(generation)] = {"id": entry_id, "made": made(generation), "caption": generation.caption}
+            added.append(entry_id)
+        if forgets.since(request.session_hash, started):  # "Forget my history" was clicked meanwhile
+            await history.aforget(added)
+            return gr.skip()
         # In the page's order; older entries this tab never restored stay after them.
         ordered = [known.pop(made(g)) for g in generations if made(g) in known]
         return (ordered + list(known.values()))[: gen.HISTORY_LIMIT]
@@ -147,13 +174,47 @@ def wire_history(page: Page, store: ShareStore | None, backend: Backend, demo: g
               [page.history, page.history_gallery, page.saved_history], **QUIET)  # fmt: skip
 
 
+def _wire_forget(page: Page, history: History | None, output_root: Path, forgets: ForgetMarks) -> None:
+    outputs = [page.history, page.history_gallery, page.saved_history, page.forget_note]
+
+    async def on_forget(generations: Any, saved: Any, shown: Any, references: Any, request: gr.Request
+                        ) -> dict[Any, Any]:  # fmt: skip
+        """Empty the history here and in the browser, and delete its files from the server.
+
+        The ids come from the browser: the store deletes only the private entries they name (as restoring reads
+        only those), never a share. The results on screen and the form's references keep their files.
+        """
+        forgets.mark(request.session_hash)
+        tab = [g for g in generations if isinstance(g, gen.Generation)] if isinstance(generations, list) else []
+        ids = [entry["id"] for entry in entries(saved)]
+        count = forgotten_count(tab, saved)
+        if history is not None and ids:
+            kept = await history.aentries(ids)  # before they go: their files lead to the cache's copies
+            folders = await asyncio.to_thread(served_folders, output_root, tab, kept)
+            await history.aforget(ids)
+        else:
+            folders = await asyncio.to_thread(served_folders, output_root, tab, {})
+        keep = folders_in_use(shown, references)
+        await asyncio.to_thread(_remove, [folder for folder in folders if folder.resolve() not in keep])
+        log.info("a visitor forgot %d generation(s)", count)
+        return {page.history: [], page.history_gallery: [], page.saved_history: [],
+                page.forget_note: forgot_message(count, history is not None)}  # fmt: skip
+
+    page.forget.click(on_forget, [page.history, page.saved_history, page.shown, page.kept_refs], outputs, **QUIET)
+
+
+def _remove(folders: list[Path]) -> None:
+    for folder in folders:
+        shutil.rmtree(folder, ignore_errors=True)
+
+
 def _restored(share: Share, when: datetime, output_root: Path) -> gen.Generation:
     """The page's Generation for a kept entry, its files linked into Gradio's cache (only that is served).
 
     The folder's name comes from a hash of the entry id, so a reload reuses it (no copy where a link is not
     possible) and the served URLs never carry the id itself.
     """
-    folder = output_root / f"history-{hashlib.sha256(share.id.encode()).hexdigest()[:32]}"
+    folder = restored_folder(output_root, share.id)
     names = [image.file for image in share.images] + [r.file for r in share.recipe.uploads if r.file]
     if not all((folder / name).is_file() for name in names):
         staging = output_root / f".history-{secrets.token_hex(8)}"

@@ -16,14 +16,14 @@ from pathlib import Path
 
 import httpx
 import pytest
-from playwright.sync_api import Browser, BrowserContext, Page, expect
+from playwright.sync_api import Browser, BrowserContext, Locator, Page, expect
 
 from seedream_ui.config import Settings
 from seedream_ui.shares.page import GONE_TITLE
 from seedream_ui.stub_api import StubServer
 from seedream_ui.ui_history import SECRET_FILE
 from tests.history_support import browser_state_secret, saved_entries, stored_value
-from tests.support import ARTIFACTS, RunningApp, app_process, free_port, open_page, running_app
+from tests.support import ARTIFACTS, RunningApp, app_process, free_port, open_page, running_app, screenshot
 from tests.test_browser import PHONE, SMALL_PRESET, generate, open_accordion, pick_size, type_prompt, upload
 from tests.test_share_browser import CLOSED_PORT_API, fresh, sha, share
 
@@ -78,7 +78,7 @@ def make_two(page: Page, reference: Path, *, key: str = "") -> tuple[list[str], 
     return first, second
 
 
-def history_entries(page: Page, count: int) -> object:
+def history_entries(page: Page, count: int) -> Locator:
     if not page.locator("#history").is_visible():
         open_accordion(page, "History")
     entries = page.locator("#history .thumbnail-item")
@@ -291,3 +291,62 @@ def test_history_comes_back_after_the_app_restarts_with_the_same_data_dir(
         secret = (tmp_path / "data" / SECRET_FILE).read_text().strip()
         assert secret not in second_run.log() and secret not in first_log  # never logged
     ctx.close()
+
+
+def test_forget_my_history_empties_it_for_good_and_deletes_its_files_but_shared_links_stay(
+    browser: Browser, context: BrowserContext, app: RunningApp
+) -> None:
+    page = open_page(context, app.url)
+    pick_size(page, SMALL_PRESET)
+    type_prompt(page, FIRST)
+    first_made = generate(page)  # served from the folder this tab wrote
+    type_prompt(page, SECOND)
+    generate(page)
+    link, _ = share(page)
+    secret = browser_state_secret(app.url)
+    saved_entries(page, secret, 2)
+
+    page.reload()
+    entries = history_entries(page, 2)
+    first_kept = page.locator("#history img").nth(1).get_attribute("src") or ""  # the restored copy
+    entries.nth(0).click()  # the second generation is on screen again ...
+    shown = shown_results(page, 1)
+    type_prompt(page, "a draft the visitor is still writing")  # ... and the form is being edited
+    screenshot(page, SHOTS / "05-before-forget-1280.png")
+    for url in (first_kept, *first_made):
+        assert page.request.get(url).ok, url  # served until forgotten
+
+    page.get_by_role("button", name="Forget my history").click()
+    note = page.locator("#forget-note")
+    expect(note).to_have_text("Forgot 2 generations from this browser and the server; links you shared still work.")
+    expect(page.locator("#history .thumbnail-item")).to_have_count(0)
+    assert saved_entries(page, secret, 0) == []
+    # What is on screen stays: the results shown (and their files) and the form.
+    assert shown_results(page, 1) == shown
+    expect(page.locator("#prompt textarea")).to_have_value("a draft the visitor is still writing")
+    screenshot(page, SHOTS / "06-forgotten-1280.png")
+    page.set_viewport_size(PHONE)
+    screenshot(page, SHOTS / "07-forgotten-375.png")
+    page.set_viewport_size({"width": 1280, "height": 900})
+
+    # The forgotten files are no longer served (Gradio refuses a file its cache does not hold): the copy a reload
+    # made, and the results as first made.
+    for url in (first_kept, *first_made):
+        assert page.request.get(url).status in (403, 404), url
+
+    page.reload()
+    history_entries(page, 0)
+    assert saved_entries(page, secret, 0) == []
+    page.get_by_role("button", name="Forget my history").click()  # nothing left: said so, no error
+    expect(page.locator("#forget-note")).to_have_text("Your history is already empty: there was nothing to forget.")
+    expect(page.locator("[data-testid=toast-body].error")).to_have_count(0)
+
+    # The generation shared before still opens, with its image, for anyone.
+    stranger = fresh(browser)
+    shared = stranger.new_page()
+    shared.goto(link)
+    expect(shared.locator("#prompt")).to_have_text(SECOND)
+    images = shared.locator(".grid img")
+    expect(images).to_have_count(1)
+    assert shared.request.get(images.first.evaluate("i => i.src")).ok
+    stranger.close()

@@ -7,6 +7,7 @@ random bits and is known only to the visitor's browser, which keeps the ids in a
 (ui_history.py). Private rows are never served as /s/<id> pages or listed, and live under limits of their own:
 they never evict a share and a share never evicts them. They expire with SEEDREAM_SHARE_DAYS and the store's
 purge removes them like shares. Sharing one (`publish`) makes a normal public share from the same files.
+`forget` deletes entries at their owner's request ("Forget my history"); the shares made from them stay.
 """
 
 from __future__ import annotations
@@ -89,6 +90,23 @@ class History:
         entry = self.store.get(entry_id, private=True)
         return self.store.publish_entry(entry, visitor_hash) if entry is not None else None
 
+    def forget(self, entry_ids: Sequence[str]) -> int:
+        """Delete these history entries and their files; returns how many were still kept.
+
+        Only well-formed ids of private rows are touched: a share's id (or anything else) deletes nothing, so the
+        ids a browser sends reach no further than restoring them does. A share made from an entry has its own
+        row and its own links to the files, so its link keeps working.
+        """
+        ids = list(dict.fromkeys(i for i in entry_ids if isinstance(i, str) and SHARE_ID.fullmatch(i)))
+        if not ids:
+            return 0
+        marks = ", ".join("?" * len(ids))
+        with self.store._db.write() as db:
+            rows = db.execute(f"SELECT id, folder FROM shares WHERE private = 1 AND id IN ({marks})", ids).fetchall()
+            db.executemany("DELETE FROM shares WHERE id = ? AND private = 1", [(entry_id,) for entry_id, _ in rows])
+        self.store._remove([folder for _, folder in rows])
+        return len(rows)
+
     def usage(self, visitor_hash: str | None = None) -> int:
         """Bytes kept by history entries, for one visitor or in all."""
         where, args = ("AND visitor = ?", (visitor_hash,)) if visitor_hash is not None else ("", ())
@@ -101,6 +119,9 @@ class History:
 
     async def aentries(self, entry_ids: Sequence[str]) -> dict[str, Share]:
         return await _in_thread(lambda: self.entries(entry_ids))
+
+    async def aforget(self, entry_ids: Sequence[str]) -> int:
+        return await _in_thread(lambda: self.forget(entry_ids))
 
     async def apublish(self, entry_id: str, visitor_hash: str) -> Published | None:
         return await _in_thread(lambda: self.publish(entry_id, visitor_hash))
