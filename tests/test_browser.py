@@ -126,8 +126,30 @@ def toast(page: Page, kind: str) -> Any:
     return page.locator(f"[data-testid=toast-body].{kind}")
 
 
+# Resolves once nothing inside `root` has changed for three animation frames (at most ~100 frames).
+_SETTLED_JS = """(root) => new Promise(resolve => {
+    let quiet = 0, frames = 0;
+    const watch = new MutationObserver(() => { quiet = 0; });
+    watch.observe(root, {subtree: true, childList: true, attributes: true, characterData: true});
+    const frame = () => {
+        if (++quiet >= 3 || ++frames >= 100) { watch.disconnect(); resolve(); } else requestAnimationFrame(frame);
+    };
+    requestAnimationFrame(frame);
+})"""
+
+
 def open_accordion(page: Page, title: str) -> None:
-    page.locator("button.label-wrap", has_text=title).click()
+    """Open a closed accordion once Gradio has finished revealing it.
+
+    Gradio 6.31 mounts a closed accordion's children on its first opening, then, an animation frame after the
+    last one has loaded, pushes their initial props to them again (core's render_previously_invisible_children).
+    A value typed in between is overwritten with the initial one: a CI run lost a typed API key that way, and the
+    request went out on the demo's key. A person sees the field only after that frame; Playwright can type
+    before it, so the helper waits until the accordion's content has stopped changing.
+    """
+    header = page.locator("button.label-wrap", has_text=title)
+    header.click()
+    header.locator("xpath=..").evaluate(_SETTLED_JS)
 
 
 def results_are_uncovered(page: Page) -> None:
