@@ -141,11 +141,11 @@ _SETTLED_JS = """(root) => new Promise(resolve => {
 def open_accordion(page: Page, title: str) -> None:
     """Open a closed accordion once Gradio has finished revealing it.
 
-    Gradio 6.31 mounts a closed accordion's children on its first opening, then, an animation frame after the
-    last one has loaded, pushes their initial props to them again (core's render_previously_invisible_children).
+    Gradio 6.31 mounts a closed accordion's children on its first opening, then, once they have loaded and a
+    frame has passed, pushes their initial props to them again (core's render_previously_invisible_children).
     A value typed in between is overwritten with the initial one: a CI run lost a typed API key that way, and the
-    request went out on the demo's key. A person sees the field only after that frame; Playwright can type
-    before it, so the helper waits until the accordion's content has stopped changing.
+    request went out on the demo's key. For a person the window is a frame or two after the field appears;
+    Playwright types within it, so the helper waits until the accordion's content has stopped changing.
     """
     header = page.locator("button.label-wrap", has_text=title)
     header.click()
