@@ -105,7 +105,7 @@ def build_demo(
         wire_compare(page, backend)  # after the results' own listeners
         _wire_download(page)
         wire_share(page, page.sharing, shares, backend, demo)
-        wire_history(page, shares, backend, demo)
+        wire_history(page, shares, backend, demo, _shown)  # a reload shows the newest entry as its click does
     return demo
 
 

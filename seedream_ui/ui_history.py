@@ -1,9 +1,9 @@
 """History that survives a reload and a restart (issue 11), and recipes dropped onto the page.
 
-    build_history(page)                            # page.py: page.saved_history beside page.history
-    build_forget(page)                             # page.py, in the History accordion: "Forget my history"
-    wire_history(page, store, backend, demo)       # ui.py; store None (sharing off): the history is per tab
-    head()                                         # launch(head=...): the recipe drop handler
+    build_history(page)                              # page.py: page.saved_history beside page.history
+    build_forget(page)                               # page.py, in the History accordion: "Forget my history"
+    wire_history(page, store, backend, demo, shown)  # ui.py; store None (sharing off): the history is per tab
+    head()                                           # launch(head=...): the recipe drop handler
 
 `page.history` stays what the page uses (gen.Generation, newest first). Beside it, `page.saved_history` is a
 `gr.BrowserState`: the browser's localStorage holds one entry per generation, `{"id", "made", "caption"}`, where
@@ -51,7 +51,12 @@ from seedream_ui.shares.recipe import Recipe
 from seedream_ui.ui_share import filled_form, form_controls
 
 if TYPE_CHECKING:
+    from collections.abc import Callable
+
     from seedream_ui.page import Page
+
+    # What a history click shows of a generation (results, status, zip button...), keyed by component.
+    Shows = Callable[[Page, gen.Generation], dict[Any, Any]]
 
 log = logging.getLogger("seedream_ui.ui")
 
@@ -102,7 +107,8 @@ def browser_secret(data_dir: Path) -> str:
     return path.read_text(encoding="ascii").strip()
 
 
-def wire_history(page: Page, store: ShareStore | None, backend: Backend, demo: gr.Blocks) -> None:
+def wire_history(page: Page, store: ShareStore | None, backend: Backend, demo: gr.Blocks, shown: Shows) -> None:
+    """`shown` is what clicking an entry shows (ui.py's, for its history click): a reload shows the newest with it."""
     form_outputs = form_controls(page)
 
     async def on_history_entry(history: list[gen.Generation], evt: gr.SelectData) -> dict[Any, Any]:
@@ -148,10 +154,15 @@ def wire_history(page: Page, store: ShareStore | None, backend: Backend, demo: g
     # API call) does none of this work.
     page.history_gallery.change(on_new, [page.history, page.saved_history], page.saved_history, **QUIET)
 
-    async def on_restore(generations: list[gen.Generation], saved: Any) -> dict[Any, Any]:
+    # Clicking an entry shows these; the restore shows the newest entry with them. Never the form: a visitor
+    # may have started typing before the restore answered.
+    results = [page.results, page.download_all, page.status, page.selected, page.shown]
+    restore_outputs = [page.history, page.history_gallery, page.saved_history, *results]
+
+    async def on_restore(generations: list[gen.Generation], saved: Any, on_screen: Any) -> dict[Any, Any]:
         wanted = entries(saved)
         if not wanted or generations:
-            return {page.history: gr.skip(), page.history_gallery: gr.skip(), page.saved_history: gr.skip()}
+            return {component: gr.skip() for component in restore_outputs}
         kept = await history.aentries([entry["id"] for entry in wanted])
         restored, still = [], []
         for entry in wanted:
@@ -164,14 +175,18 @@ def wire_history(page: Page, store: ShareStore | None, backend: Backend, demo: g
             except OSError:
                 continue
             still.append(entry)
-        return {
+        newest = next((g for g in restored if g.files), None)
+        if newest is None or isinstance(on_screen, gen.Generation):  # nothing to show, or results already shown
+            again = {component: gr.skip() for component in results}
+        else:
+            again = shown(page, newest) | {page.selected: None}  # as ui.py's history click
+        return again | {
             page.history: restored,
             page.history_gallery: [(str(g.files[0]), g.caption) for g in restored if g.files],
             page.saved_history: still,
         }
 
-    demo.load(on_restore, [page.history, page.saved_history],
-              [page.history, page.history_gallery, page.saved_history], **QUIET)  # fmt: skip
+    demo.load(on_restore, [page.history, page.saved_history, page.shown], restore_outputs, **QUIET)
 
 
 def _wire_forget(page: Page, history: History | None, output_root: Path, forgets: ForgetMarks) -> None:

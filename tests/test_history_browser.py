@@ -11,6 +11,7 @@ import json
 import os
 import sqlite3
 import stat
+import zipfile
 from collections.abc import Iterator
 from pathlib import Path
 
@@ -34,6 +35,7 @@ SHOTS = ARTIFACTS / "history"
 FIRST = "first: a snowy birch forest at dawn"
 SECOND = "second: a paper boat on a puddle, watercolour"
 TYPED_KEY = "sk-typed-by-the-visitor-0123456789"
+DRAFT = "a draft the visitor is still writing"
 
 
 @pytest.fixture(scope="module")
@@ -94,6 +96,14 @@ def shown_results(page: Page, count: int) -> list[str]:
     return fetch_all(page, list(dict.fromkeys(s for s in sources if "/file=" in s)))
 
 
+def zipped_images(page: Page) -> list[str]:
+    """The SHA-256 of each image in the zip that "Download all" hands over."""
+    with page.expect_download() as download:
+        page.locator("#download-all").click()
+    with zipfile.ZipFile(download.value.path()) as archive:
+        return [sha(archive.read(name)) for name in archive.namelist() if name != "request.json"]
+
+
 def expect_first_in_the_form(page: Page) -> None:
     expect(page.locator("#prompt textarea")).to_have_value(FIRST)
     expect(page.locator("#size-preset input")).to_have_value(SMALL_PRESET)
@@ -125,6 +135,14 @@ def test_history_comes_back_after_a_reload_and_an_entry_restores_results_and_rec
 
     page.reload()
     expect(page.locator("#generate")).to_be_visible()
+    type_prompt(page, DRAFT)  # the visitor starts typing while the history is restored
+    # The newest generation is on screen again, as clicking its entry shows it; the form stays the visitor's.
+    assert sorted(shown_results(page, 2)) == sorted(second)
+    expect(page.locator("#status")).to_contain_text("from your history")
+    expect(page.locator("#prompt textarea")).to_have_value(DRAFT)
+    expect(page.locator("#references .thumbnail-item")).to_have_count(0)
+    screenshot(page, SHOTS / "00-results-after-reload-1280.png")
+    assert sorted(zipped_images(page)) == sorted(second)  # its zip is that generation's
     entries = history_entries(page, 2)
     expect(entries.nth(0)).to_contain_text(SECOND[:40])  # newest first
     expect(entries.nth(1)).to_contain_text(FIRST[:40])
