@@ -1,9 +1,9 @@
 // The reference tray in the browser (issue 12). Loaded in the page's <head>; the tray component
 // (seedream_ui/page_tray.py) calls `mount` when Gradio renders it.
 //
-// - Ctrl/Cmd+V anywhere adds an image on the clipboard as a reference; dropping image files on the reference
-//   area adds them. Both go through the gallery's own file input, so Gradio's upload (and this server's upload
-//   quotas) apply as to any upload.
+// - Ctrl/Cmd+V anywhere adds an image on the clipboard as a reference, opening the references if they were folded
+//   away; dropping image files on the reference area adds them. Both go through the gallery's own file input, so
+//   Gradio's upload (and this server's upload quotas) apply as to any upload.
 // - A tray number writes "image N" into the prompt at the cursor; the arrows and the cross ask the server to
 //   move or remove a reference (it checks the request against what it has).
 (() => {
@@ -15,10 +15,19 @@
   const imageFiles = (transfer) =>
     [...(transfer?.files ?? [])].filter((file) => file.type.startsWith("image/"));
 
+  // The references sit in an accordion the visitor may have folded away: an image pasted then would be added
+  // out of sight, with no sign that the paste worked. Clicking the header (rather than showing the content) keeps
+  // Gradio's own open/closed state true, so the next click on it folds it as the visitor expects.
+  function revealReferences() {
+    const header = $("#references")?.closest(".gr-accordion")?.querySelector(":scope > button.label-wrap");
+    if (header && !header.classList.contains("open")) header.click();
+  }
+
   let pasted = 0;
   function addFiles(files) {
     const input = $("#references input[type=file]");
     if (!input || !files.length) return false;
+    revealReferences();
     const transfer = new DataTransfer();
     for (const file of files) {
       // A pasted image is called "image.png" whatever it is: number it, so that the tray can tell them apart.

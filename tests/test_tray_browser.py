@@ -10,6 +10,7 @@ at 1280 and 375 px go to test-artifacts/tray/.
 from __future__ import annotations
 
 import base64
+import io
 from pathlib import Path
 
 import httpx
@@ -20,13 +21,14 @@ from playwright.sync_api import BrowserContext, Locator, Page, expect
 from seedream_ui.references import prepare_reference
 from seedream_ui.stub_api import StubServer
 from tests.images import flat_png, write
-from tests.support import ARTIFACTS, DESKTOP, RunningApp
+from tests.support import ARTIFACTS, DESKTOP, RunningApp, screenshot
 from tests.test_browser import (  # noqa: F401 - the fixtures are used by name
     PHONE,
     SMALL_PRESET,
     app,
     expect_reference_count,
     generate,
+    open_accordion,
     pick_size,
     stand_in,
     type_prompt,
@@ -73,6 +75,10 @@ def sent_images(stand_in: StubServer) -> list[bytes]:
     return [base64.b64decode(uri.split(",", 1)[1]) for uri in request["body"]["image"]]
 
 
+def pixels(png: bytes) -> bytes:
+    return Image.open(io.BytesIO(png)).convert("RGB").tobytes()
+
+
 def shots(page: Page, name: str) -> None:
     """The tray as a visitor sees it, at desktop and at phone width."""
     SHOTS.mkdir(parents=True, exist_ok=True)
@@ -87,19 +93,24 @@ def shots(page: Page, name: str) -> None:
 # ---- adding ------------------------------------------------------------------------------------------
 
 
-def test_an_image_pasted_from_the_clipboard_is_added_and_text_still_pastes(
-    context: BrowserContext, page: Page, pictures: dict[str, Path]
-) -> None:
+def paste_image(context: BrowserContext, page: Page, picture: Path) -> None:
+    """Copy `picture` to the clipboard and press Ctrl+V with the focus on the page, outside any text field."""
     context.grant_permissions(["clipboard-read", "clipboard-write"])
     page.evaluate(
         """async (b64) => {
             const blob = await (await fetch('data:image/png;base64,' + b64)).blob();
             await navigator.clipboard.write([new ClipboardItem({'image/png': blob})]);
         }""",
-        base64.b64encode(pictures["red"].read_bytes()).decode(),
+        base64.b64encode(picture.read_bytes()).decode(),
     )
-    page.locator("#header").click()  # focus on the page, outside any text field
+    page.locator("#header").click()
     page.keyboard.press("Control+V")
+
+
+def test_an_image_pasted_from_the_clipboard_is_added_and_text_still_pastes(
+    context: BrowserContext, page: Page, pictures: dict[str, Path]
+) -> None:
+    paste_image(context, page, pictures["red"])
     expect_tray(page, ["pasted-1.png"])
     expect_reference_count(page, 1)
     expect(tray(page).first).to_contain_text("PNG · 96x64")
@@ -110,6 +121,38 @@ def test_an_image_pasted_from_the_clipboard_is_added_and_text_still_pastes(
     page.keyboard.press("Control+V")
     expect(page.locator("#prompt textarea")).to_have_value("a red kite")
     expect_tray(page, ["pasted-1.png"])
+
+
+REFERENCES = "Edit or combine images (optional)"
+
+
+def test_an_image_pasted_while_the_references_are_collapsed_opens_them_and_is_sent(
+    context: BrowserContext, page: Page, stand_in: StubServer, pictures: dict[str, Path]
+) -> None:
+    header = page.locator("button.label-wrap", has_text=REFERENCES)
+    header.click()  # the visitor folds the references away
+    expect(page.locator("#references")).to_be_hidden()
+
+    paste_image(context, page, pictures["red"])
+
+    expect(page.locator("#references")).to_be_visible()  # opened, so the visitor sees what the paste did
+    expect_reference_count(page, 1)
+    expect(page.locator("#references .thumbnail-item").first).to_be_visible()
+    expect_tray(page, ["pasted-1.png"])
+    screenshot(page, SHOTS / "03-pasted-while-collapsed.png")
+
+    # Gradio's own state followed the click: folding and opening again works as before, the reference stays.
+    header.click()
+    expect(page.locator("#references")).to_be_hidden()
+    open_accordion(page, REFERENCES)
+    expect_reference_count(page, 1)
+
+    type_prompt(page, "a red swatch")
+    pick_size(page, SMALL_PRESET)
+    generate(page)
+    # The clipboard holds the picture, not the file (Chromium encodes it again): the pixels are what is compared.
+    (sent,) = sent_images(stand_in)
+    assert pixels(sent) == pixels(pictures["red"].read_bytes())
 
 
 def drop(page: Page, target: str, picture: Path) -> None:
