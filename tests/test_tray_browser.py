@@ -156,7 +156,8 @@ def test_an_image_pasted_while_the_references_are_collapsed_opens_them_and_is_se
 
 
 def drop(page: Page, target: str, picture: Path) -> None:
-    """Drop `picture` as a file from the desktop onto the element `target`."""
+    """Drop `picture` as a file from the desktop onto the element `target`, found at the moment of the drop."""
+    page.locator(target).first.wait_for(state="attached")
     page.evaluate(
         """async ([b64, name, target]) => {
             const blob = await (await fetch('data:image/png;base64,' + b64)).blob();
@@ -176,7 +177,7 @@ def test_images_dropped_on_the_reference_area_are_added_once_after_the_earlier_o
     drop(page, "#references", pictures["green"])  # the empty gallery: Gradio's own drop zone is there too
     expect_tray(page, ["green.png"])
     expect_reference_count(page, 1)
-    drop(page, "#reference-tray .tray-item", pictures["red"])
+    drop(page, "#reference-tray", pictures["red"])  # the tray (its items are redrawn after each change)
     expect_tray(page, ["green.png", "red.png"])  # a second upload of green.png would show here
     expect_reference_count(page, 2)
 
