@@ -1,5 +1,7 @@
-"""Fixtures of the tests/test_shares*.py modules and of the share and history browser tests:
-`pytest_plugins = ["tests.shares_fixtures"]`."""
+"""Fixtures of the tests/test_shares*.py modules and of the share and history browser tests, imported by name
+(`from tests.shares_fixtures import clock, store`), never loaded as a plugin: a plugin's fixtures are global, and
+the quota tests' plugin has a `clock` and a `store` of its own. Which one a test got depended on the order the
+modules were collected in."""
 
 from __future__ import annotations
 

@@ -1,4 +1,4 @@
-"""Helpers of the tests/test_shares*.py modules; their fixtures are in tests/shares_fixtures.py (a plugin).
+"""Helpers of the tests/test_shares*.py modules; their fixtures are in tests/shares_fixtures.py (imported by name).
 
 Real images (Pillow), a store on a temporary data dir with a clock the tests move, and the share router served
 by uvicorn on a free 127.0.0.1 port, optionally under a root path as behind a proxy.

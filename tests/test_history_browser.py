@@ -24,12 +24,12 @@ from seedream_ui.shares.page import GONE_TITLE
 from seedream_ui.stub_api import StubServer
 from seedream_ui.ui_history import SECRET_FILE
 from tests.history_support import browser_state_secret, saved_entries, stored_value
+from tests.shares_fixtures import data, reference  # noqa: F401  (fixtures of this module only)
 from tests.support import ARTIFACTS, RunningApp, app_process, free_port, open_page, running_app, screenshot
 from tests.test_browser import PHONE, SMALL_PRESET, generate, open_accordion, pick_size, type_prompt, upload
 from tests.test_share_browser import CLOSED_PORT_API, fresh, sha, share
 
 pytestmark = pytest.mark.browser
-pytest_plugins = ["tests.shares_fixtures"]  # data, reference
 
 SHOTS = ARTIFACTS / "history"
 FIRST = "first: a snowy birch forest at dawn"

@@ -19,10 +19,9 @@ from seedream_ui.history_entries import (
     served_folders,
 )
 from seedream_ui.shares import History, ShareStore
+from tests.shares_fixtures import clock, store  # noqa: F401  (fixtures of this module only)
 from tests.shares_support import publish
 from tests.test_shares_history import generation
-
-pytest_plugins = ["tests.shares_fixtures"]
 
 STAMP = "20261129-153012"  # the stamp tests.test_shares_history.generation names its results with
 

@@ -1,4 +1,3 @@
-# ruff: noqa: F811  (the shared fixtures are imported from test_browser.py and taken by name)
 """Iterating in a real browser (issue 12): only what 4.5 supports, sequences, keyboard, honest waits, failures.
 
 Reuses test_browser.py's app, browser and helpers; the waiting tests use a second app whose stand-in answers

@@ -20,11 +20,11 @@ from playwright.sync_api import Browser, BrowserContext, Page, expect
 
 from seedream_ui.config import Settings
 from seedream_ui.shares.page import GONE_TITLE
+from tests.shares_fixtures import data, reference  # noqa: F401  (fixtures of this module only)
 from tests.support import ARTIFACTS, BROWSER_TIMEOUT_MS, DESKTOP, RunningApp, app_process, open_page, running_app
 from tests.test_browser import PHONE, SMALL_PRESET, generate, open_accordion, pick_size, type_prompt, upload
 
 pytestmark = pytest.mark.browser
-pytest_plugins = ["tests.shares_fixtures"]  # data, reference
 
 SHOTS = ARTIFACTS / "share"
 CLOSED_PORT_API = "http://127.0.0.1:9/v3/seedream-4.5"  # nothing here can reach the internet

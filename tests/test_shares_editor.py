@@ -6,9 +6,8 @@ from pathlib import Path
 
 from seedream_ui.shares import ShareStore, editor_form, form_for_link, parse_recipe, share_notice
 from tests.images import image_bytes
+from tests.shares_fixtures import clock, store  # noqa: F401  (fixtures of this module only)
 from tests.shares_support import publish, sha
-
-pytest_plugins = ["tests.shares_fixtures"]
 
 
 async def test_opening_a_share_in_the_editor_fills_every_field_and_brings_the_uploads_back(store: ShareStore) -> None:

@@ -16,9 +16,8 @@ from seedream_ui.shares.models import MB
 from seedream_ui.shares.recipe import Recipe
 from seedream_ui.shares.schema import SCHEMA
 from tests.images import image_bytes
+from tests.shares_fixtures import clock, store  # noqa: F401  (fixtures of this module only)
 from tests.shares_support import FakeClock, publish, sent_request, sha
-
-pytest_plugins = ["tests.shares_fixtures"]
 
 
 @pytest.fixture

@@ -14,10 +14,9 @@ from starlette.requests import Request
 
 from seedream_ui.shares import ShareLimits, ShareStore, delete_url, parse_recipe, root_url, share_url
 from seedream_ui.shares.page import GONE_TITLE
+from tests.shares_fixtures import clock, store  # noqa: F401  (fixtures of this module only)
 from tests.shares_support import HOSTILE_PROMPT, FakeClock, publish, results, serving, sha, share_app
 from tests.waiting import wait_for
-
-pytest_plugins = ["tests.shares_fixtures"]
 
 
 @dataclass

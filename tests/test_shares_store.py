@@ -11,9 +11,8 @@ from seedream_ui.shares import ShareError, ShareLimits, ShareStore, ShareTooLarg
 from seedream_ui.shares.files import thumbnail
 from seedream_ui.shares.store import SHARE_ID
 from tests.images import image_bytes
+from tests.shares_fixtures import clock, store  # noqa: F401  (fixtures of this module only)
 from tests.shares_support import FakeClock, publish, results, sha
-
-pytest_plugins = ["tests.shares_fixtures"]
 
 
 def test_a_published_share_keeps_the_original_bytes_and_the_recipe(store: ShareStore) -> None:

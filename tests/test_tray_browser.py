@@ -1,4 +1,3 @@
-# ruff: noqa: F811  (the shared fixtures are imported from test_browser.py and taken by name)
 """The reference tray in a real browser (issue 12): paste, drop, Image 1..N in the order sent, "image N" into the
 prompt, reorder and remove, and each reference's preflight.
 
