@@ -10,6 +10,7 @@ import contextlib
 import json
 import os
 import signal
+import subprocess
 import threading
 import time
 from collections.abc import Iterator
@@ -280,7 +281,24 @@ def test_bad_requests_cost_one_log_line_each_and_no_traceback(app: AppProcess) -
 # ============================================================================================================
 
 
+# An open event stream used to hold the stop for uvicorn's ~5 s of graceful shutdown. Measured against an idle app's
+# stop in the same test, not a fixed time: on a loaded machine any stop takes longer (2.2 s seen at load 15).
+IN_FLIGHT_ALLOWANCE_S = 2.0
+
+
+def stop_seconds(process: subprocess.Popen[bytes]) -> float:
+    started = time.monotonic()
+    process.send_signal(signal.SIGTERM)
+    process.wait(timeout=30)
+    return time.monotonic() - started
+
+
 def test_stopping_with_generations_in_flight_is_quick_and_leaves_no_files(tmp_path: Path, stub: StubServer) -> None:
+    idle_dir = tmp_path / "idle"
+    idle_dir.mkdir()
+    with app_process(idle_dir, hostile_env(idle_dir, stub)) as idle:
+        idle_stop = stop_seconds(idle.process)
+
     stub.queue_faults(["hang", "hang"])
     with app_process(tmp_path, hostile_env(tmp_path, stub)) as running:
         png = tmp_path / "ref.png"
@@ -294,13 +312,9 @@ def test_stopping_with_generations_in_flight_is_quick_and_leaves_no_files(tmp_pa
             streams[-1].start()
         wait_for(lambda: len(stub.requests()) == 2, timeout=60)
         assert Path(path).exists()  # the upload is there while they run
+        took = stop_seconds(running.process)
 
-        started = time.monotonic()
-        running.process.send_signal(signal.SIGTERM)
-        running.process.wait(timeout=30)
-        took = time.monotonic() - started
-
-    assert took < 2.0, f"stopping took {took:.1f} s"
+    assert took < idle_stop + IN_FLIGHT_ALLOWANCE_S, f"stopping took {took:.1f} s, an idle app {idle_stop:.1f} s"
     assert not Path(path).exists()
     # What Gradio copied of the page's own examples at start-up may stay; nothing a visitor sent.
     assert {p.name for p in files_under(tmp_path / "gradio")} <= EXAMPLE_ASSETS
@@ -313,6 +327,15 @@ def test_stopping_with_generations_in_flight_is_quick_and_leaves_no_files(tmp_pa
 
 HEAVY_SIDE = 10_950  # ~120 MP of one colour: a PNG of a few hundred KB
 PAGE_PATIENCE_S = 30.0  # a bystander who waited this long has long given up
+# Decoding on the event loop kept the page waiting 33-84 s; off it, the page comes in ~0.1 s on a quiet machine
+# and up to ~4 s at load 15. Measured against the idle page in the same test: a fixed time fails on a busy machine.
+BYSTANDER_ALLOWANCE_S = 8.0
+
+
+def page_seconds(running: AppProcess) -> float:
+    started = time.monotonic()
+    assert httpx.get(running.url, timeout=PAGE_PATIENCE_S).status_code == 200
+    return time.monotonic() - started
 
 
 @pytest.fixture(scope="module")
@@ -342,6 +365,7 @@ def test_a_bystander_gets_the_page_while_three_visitors_send_heavy_references(
             event = call_generate(running, image=references).json()["event_id"]
             return read_events(running, event, timeout=300)
 
+        idle = [page_seconds(running) for _ in range(3)]  # the same page with nobody else on the app
         waits: list[float] = []
         with ThreadPoolExecutor(3) as pool:
             visitors = [pool.submit(heavy_visitor, n) for n in range(1, 4)]
@@ -361,5 +385,5 @@ def test_a_bystander_gets_the_page_while_three_visitors_send_heavy_references(
     seen = f"the page took up to {max(waits):.1f} s (of {len(waits)} tries); the app peaked at {peak:.0f} MB"
     ARTIFACTS.mkdir(exist_ok=True)  # the figures, for docs/reliability.md
     (ARTIFACTS / "bystander.json").write_text(json.dumps({"page_waits_s": waits, "peak_rss_mb": peak}))
-    assert max(waits) < 1.0, seen
+    assert max(waits) < max(idle) + BYSTANDER_ALLOWANCE_S, f"{seen}; idle, up to {max(idle):.1f} s"
     assert peak < 1500, seen
