@@ -293,11 +293,13 @@ def test_on_a_terminal_a_counter_runs_while_waiting_and_ctrl_c_stops_with_130(st
     os.close(child_end)
     seen = b""
     try:
-        deadline = time.monotonic() + 60
+        deadline = time.monotonic() + 120  # patient: a loaded machine starts Python slowly
         while (b"waiting for the images" not in seen or not stub.requests()) and time.monotonic() < deadline:
             seen += read_available(terminal, 0.2)
+        # Ctrl-C only once it is waiting: a signal during start-up would test something else.
+        assert b"waiting for the images" in seen and stub.requests(), seen.decode(errors="replace")
         child.send_signal(signal.SIGINT)
-        out, _ = child.communicate(timeout=30)
+        out, _ = child.communicate(timeout=60)
         while chunk := read_available(terminal, 2):
             seen += chunk
     finally:
