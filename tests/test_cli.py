@@ -289,6 +289,10 @@ def test_on_a_terminal_a_counter_runs_while_waiting_and_ctrl_c_stops_with_130(st
         [sys.executable, "-m", "seedream_ui", "generate", "a fox", "--size", SMALL],
         cwd=tmp_path, env=child_env(SEEDREAM_API_URL=stub.url, SEEDREAM_API_KEY=KEY),
         stdout=subprocess.PIPE, stderr=child_end, text=True,
+        # As a shell starts a command in the foreground: a test run started in the background (`cmd &` in a
+        # script) ignores SIGINT, the child inherits that, and Python then never turns Ctrl-C into
+        # KeyboardInterrupt (what failed this test in two full runs here).
+        preexec_fn=lambda: signal.signal(signal.SIGINT, signal.SIG_DFL),
     )  # fmt: skip
     os.close(child_end)
     seen = b""
