@@ -9,7 +9,6 @@ from __future__ import annotations
 
 import hashlib
 import os
-import re
 import time
 from collections.abc import Iterable, Mapping, Sequence
 from datetime import datetime
@@ -17,11 +16,10 @@ from pathlib import Path
 from typing import Any
 
 from seedream_ui import generation as gen
+from seedream_ui.outputs import saved_copies
 from seedream_ui.shares import Share
 
 MAX_CAPTION = 120
-# outputs.result_filename: the folder the page wrote a generation to starts with the same stamp.
-RESULT_NAME = re.compile(r"seedream-(\d{8}-\d{6})-\d{1,3}\.[a-z]{3,4}")
 
 
 def made(generation: gen.Generation) -> str:
@@ -72,8 +70,7 @@ def served_folders(output_root: Path, generations: Sequence[gen.Generation], kep
     for entry_id, entry in kept.items():
         folders.add(restored_folder(output_root, entry_id))
         for image in entry.images:
-            name = RESULT_NAME.fullmatch(image.file)
-            for candidate in output_root.glob(f"{name[1]}-*/{image.file}") if name else ():
+            for candidate in saved_copies(output_root, image.file):
                 if _same_file(candidate, entry.folder / image.file):
                     folders.add(candidate.parent)
     root = output_root.resolve()

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import re
 import secrets
 import shutil
 import time
@@ -19,6 +20,8 @@ from seedream_ui.request import GenerateRequest
 # Result files older than this are deleted (by our purge, and by Gradio's delete_cache for its own files).
 RESULT_MAX_AGE_S = 6 * 3600
 EXTENSIONS = {"jpeg": "jpg", "png": "png", "webp": "webp", "gif": "gif", "bmp": "bmp", "tiff": "tiff"}
+STAMP = "%Y%m%d-%H%M%S"  # a generation's time in its folder's and its files' names
+RESULT_NAME = re.compile(r"seedream-(\d{8}-\d{6})-\d{1,3}\.[a-z]{3,4}")  # what result_filename gives
 
 
 class ImageLike(Protocol):
@@ -38,7 +41,13 @@ class SavedGeneration:
 
 def result_filename(stamp: datetime, index: int, fmt: str) -> str:
     """`seedream-20261124-153012-2.png`: sortable, unique per generation, in the image's own format."""
-    return f"seedream-{stamp:%Y%m%d-%H%M%S}-{index}.{EXTENSIONS.get(fmt.lower(), fmt.lower())}"
+    return f"seedream-{stamp:{STAMP}}-{index}.{EXTENSIONS.get(fmt.lower(), fmt.lower())}"
+
+
+def saved_copies(root: Path, file_name: str) -> list[Path]:
+    """Where save_generation may have written a result of this name: in a folder of `root` named by its stamp."""
+    name = RESULT_NAME.fullmatch(file_name)
+    return list(root.glob(f"{name[1]}-*/{file_name}")) if name else []
 
 
 def request_record(request: GenerateRequest, reference_names: Sequence[str] = ()) -> dict[str, Any]:
@@ -62,7 +71,7 @@ def save_generation(root: Path, images: Sequence[ImageLike], *, stamp: datetime 
     stamp = stamp or datetime.now()
     # Files are served to whoever knows their path, and a visitor sees the root in their own results' URLs:
     # 128 random bits make another visitor's folder unguessable.
-    folder = root / f"{stamp:%Y%m%d-%H%M%S}-{secrets.token_hex(16)}"
+    folder = root / f"{stamp:{STAMP}}-{secrets.token_hex(16)}"
     folder.mkdir(parents=True)
     files = []
     for index, image in enumerate(images, start=1):

@@ -203,12 +203,12 @@ def _wire_forget(page: Page, history: History | None, output_root: Path, forgets
         tab = [g for g in generations if isinstance(g, gen.Generation)] if isinstance(generations, list) else []
         ids = [entry["id"] for entry in entries(saved)]
         count = forgotten_count(tab, saved)
-        if history is not None and ids:
-            kept = await history.aentries(ids)  # before they go: their files lead to the cache's copies
-            folders = await asyncio.to_thread(served_folders, output_root, tab, kept)
-            await history.aforget(ids)
-        else:
-            folders = await asyncio.to_thread(served_folders, output_root, tab, {})
+        kept_by = history if ids else None  # sharing on and the browser names some entries
+        # Read before they go: their files lead to the cache's copies.
+        kept = await kept_by.aentries(ids) if kept_by is not None else {}
+        folders = await asyncio.to_thread(served_folders, output_root, tab, kept)
+        if kept_by is not None:
+            await kept_by.aforget(ids)
         keep = folders_in_use(shown, references)
         await asyncio.to_thread(_remove, [folder for folder in folders if folder.resolve() not in keep])
         log.info("a visitor forgot %d generation(s)", count)

@@ -24,8 +24,9 @@ from seedream_ui.shares.errors import ShareTooLargeError
 from seedream_ui.shares.files import keep_generation
 from seedream_ui.shares.models import MB, Published, Share
 from seedream_ui.shares.recipe import Recipe
+from seedream_ui.shares.retention import evict, take, take_expired
 from seedream_ui.shares.schema import INSERT
-from seedream_ui.shares.store import DAY, ID_BYTES, SHARE_ID, ShareStore, _in_thread, evict
+from seedream_ui.shares.store import DAY, ID_BYTES, SHARE_ID, ShareStore, _in_thread
 
 
 @dataclass(frozen=True)
@@ -60,9 +61,7 @@ class History:
             if size > min(self.limits.max_bytes_per_visitor, self.limits.max_bytes):
                 raise ShareTooLargeError(f"This generation is {size / MB:.1f} MB, more than history keeps.")
             with store._db.write() as db:
-                evicted = db.execute("SELECT folder FROM shares WHERE expires <= ?", (now,)).fetchall()
-                db.execute("DELETE FROM shares WHERE expires <= ?", (now,))
-                gone = [f for (f,) in evicted]
+                gone = take_expired(db, now)
                 gone += evict(db, size, self.limits.max_bytes_per_visitor, "private = 1 AND visitor = ?", (visitor_hash,))
                 gone += evict(db, size, self.limits.max_bytes, "private = 1", ())
                 db.execute(INSERT, (
@@ -102,10 +101,9 @@ class History:
             return 0
         marks = ", ".join("?" * len(ids))
         with self.store._db.write() as db:
-            rows = db.execute(f"SELECT id, folder FROM shares WHERE private = 1 AND id IN ({marks})", ids).fetchall()
-            db.executemany("DELETE FROM shares WHERE id = ? AND private = 1", [(entry_id,) for entry_id, _ in rows])
-        self.store._remove([folder for _, folder in rows])
-        return len(rows)
+            gone = take(db, f"private = 1 AND id IN ({marks})", tuple(ids))
+        self.store._remove(gone)
+        return len(gone)
 
     def usage(self, visitor_hash: str | None = None) -> int:
         """Bytes kept by history entries, for one visitor or in all."""

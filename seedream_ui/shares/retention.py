@@ -24,11 +24,16 @@ if TYPE_CHECKING:
 STRAY_AGE_S = 3600.0  # a folder without a row, or a download's zip, older than this is a leftover
 
 
-def take_expired(db: sqlite3.Connection, now: float) -> list[str]:
-    """Delete the rows (shares and history entries) expired at `now`; returns their folders."""
-    rows = db.execute("SELECT id, folder FROM shares WHERE expires <= ?", (now,)).fetchall()
+def take(db: sqlite3.Connection, where: str, args: tuple[Any, ...]) -> list[str]:
+    """Delete the rows (shares and history entries) matching `where`; returns their folders."""
+    rows = db.execute(f"SELECT id, folder FROM shares WHERE {where}", args).fetchall()
     db.executemany("DELETE FROM shares WHERE id = ?", [(share_id,) for share_id, _ in rows])
     return [folder for _, folder in rows]
+
+
+def take_expired(db: sqlite3.Connection, now: float) -> list[str]:
+    """Delete the rows expired at `now`; returns their folders."""
+    return take(db, "expires <= ?", (now,))
 
 
 def evict(db: sqlite3.Connection, incoming: int, limit: int, where: str, args: tuple[Any, ...]) -> list[str]:

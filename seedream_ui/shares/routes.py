@@ -23,6 +23,7 @@ from fastapi import APIRouter, Request
 from fastapi.responses import FileResponse, HTMLResponse, RedirectResponse, Response
 from starlette.background import BackgroundTask
 
+from seedream_ui.outputs import STAMP
 from seedream_ui.shares.errors import ShareStoreError
 from seedream_ui.shares.page import CONTENT_SECURITY_POLICY, gone_page, share_page, unshare_form, unshared_page
 from seedream_ui.shares.store import Published, Share, ShareStore
@@ -186,7 +187,7 @@ def _first(value: str | None) -> str:
 
 def _zip_name(share: Share) -> str:
     made = share.recipe.created or share.created
-    return f"seedream-{made:%Y%m%d-%H%M%S}.zip"
+    return f"seedream-{made:{STAMP}}.zip"
 
 
 async def _form_token(request: Request) -> str:
