@@ -47,8 +47,7 @@ def app(data: Path, stub_server: StubServer) -> Iterator[RunningApp]:
 
 
 def shot(page: Page, name: str) -> None:
-    SHOTS.mkdir(parents=True, exist_ok=True)
-    page.screenshot(path=str(SHOTS / f"{name}.png"), full_page=True)
+    screenshot(page, SHOTS / f"{name}.png")
 
 
 def fetch_all(page: Page, sources: list[str]) -> list[str]:
@@ -141,7 +140,7 @@ def test_history_comes_back_after_a_reload_and_an_entry_restores_results_and_rec
     expect(page.locator("#status")).to_contain_text("from your history")
     expect(page.locator("#prompt textarea")).to_have_value(DRAFT)
     expect(page.locator("#references .thumbnail-item")).to_have_count(0)
-    screenshot(page, SHOTS / "00-results-after-reload-1280.png")
+    shot(page, "00-results-after-reload-1280")
     assert sorted(zipped_images(page)) == sorted(second)  # its zip is that generation's
     entries = history_entries(page, 2)
     expect(entries.nth(0)).to_contain_text(SECOND[:40])  # newest first
@@ -330,7 +329,7 @@ def test_forget_my_history_empties_it_for_good_and_deletes_its_files_but_shared_
     entries.nth(0).click()  # the second generation is on screen again ...
     shown = shown_results(page, 1)
     type_prompt(page, "a draft the visitor is still writing")  # ... and the form is being edited
-    screenshot(page, SHOTS / "05-before-forget-1280.png")
+    shot(page, "05-before-forget-1280")
     for url in (first_kept, *first_made):
         assert page.request.get(url).ok, url  # served until forgotten
 
@@ -342,9 +341,9 @@ def test_forget_my_history_empties_it_for_good_and_deletes_its_files_but_shared_
     # What is on screen stays: the results shown (and their files) and the form.
     assert shown_results(page, 1) == shown
     expect(page.locator("#prompt textarea")).to_have_value("a draft the visitor is still writing")
-    screenshot(page, SHOTS / "06-forgotten-1280.png")
+    shot(page, "06-forgotten-1280")
     page.set_viewport_size(PHONE)
-    screenshot(page, SHOTS / "07-forgotten-375.png")
+    shot(page, "07-forgotten-375")
     page.set_viewport_size({"width": 1280, "height": 900})
 
     # The forgotten files are no longer served (Gradio refuses a file its cache does not hold): the copy a reload

@@ -21,7 +21,16 @@ from playwright.sync_api import Browser, BrowserContext, Page, expect
 from seedream_ui.config import Settings
 from seedream_ui.shares.page import GONE_TITLE
 from tests.shares_fixtures import data, reference  # noqa: F401  (fixtures of this module only)
-from tests.support import ARTIFACTS, BROWSER_TIMEOUT_MS, DESKTOP, RunningApp, app_process, open_page, running_app
+from tests.support import (
+    ARTIFACTS,
+    BROWSER_TIMEOUT_MS,
+    DESKTOP,
+    RunningApp,
+    app_process,
+    open_page,
+    running_app,
+    screenshot,
+)
 from tests.test_browser import PHONE, SMALL_PRESET, generate, open_accordion, pick_size, type_prompt, upload
 
 pytestmark = pytest.mark.browser
@@ -45,8 +54,7 @@ def fresh(browser: Browser, viewport: dict[str, int] = DESKTOP) -> BrowserContex
 
 
 def shot(page: Page, name: str) -> None:
-    SHOTS.mkdir(parents=True, exist_ok=True)
-    page.screenshot(path=str(SHOTS / f"{name}.png"), full_page=True)
+    screenshot(page, SHOTS / f"{name}.png")
 
 
 def sha(data: bytes) -> str:
